@@ -7,6 +7,7 @@
 #define PD_SCHEDULE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Returns true when tz names a zone the system database knows. */
