@@ -4,7 +4,7 @@
  * kcat -s avro, Kafka Connect and Confluent deserializers read it: one magic
  * byte 0x00, the schema id as a 4-byte big-endian integer, then the Avro
  * binary encoding of one datum.  Schema ids are configuration
- * (schema.id.*); with a registry, register schemas/*.avsc under those ids.
+ * (schema.id.*); with a registry, register the files in schemas/ under those ids.
  * The LMDB store holds the same bytes as the changelog. */
 #ifndef PD_CODEC_H
 #define PD_CODEC_H
