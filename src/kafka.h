@@ -5,6 +5,7 @@
 #ifndef PD_KAFKA_H
 #define PD_KAFKA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,4 +33,91 @@ pd_err_t pd_kafka_producer_flush(pd_kafka_producer_t *producer,
 int64_t pd_kafka_producer_delivered(const pd_kafka_producer_t *producer);
 void pd_kafka_producer_destroy(pd_kafka_producer_t *producer);
 
+
+
+/* ---- the worker's exactly-once session ---------------------------------
+ * One consumer-group member (read_committed, no auto commit) and one
+ * transactional producer (transactional.id = <group.id>-<instance.id>).
+ * Input offsets are committed with send_offsets_to_transaction. */
+
+struct pd_config_s;
+
+typedef struct pd_session_s pd_session_t;
+
+typedef struct pd_msg_s {
+        const char *topic;
+        int32_t partition;
+        int64_t offset;
+        int64_t timestamp; /* ms, -1 unknown */
+        const void *key;
+        size_t key_len;
+        const void *value;
+        size_t len;
+        void *rkm; /* private */
+} pd_msg_t;
+
+typedef struct pd_session_cbs_s {
+        void *opaque;
+        /* Input partitions were assigned: restore them before returning.
+         * Called from inside pd_session_poll(). */
+        pd_err_t (*on_assign)(void *opaque, const int32_t *partitions,
+                              size_t n);
+        /* Input partitions are being revoked: drop any uncommitted work on
+         * them (the session already aborted its open transaction). */
+        void (*on_revoke)(void *opaque, const int32_t *partitions, size_t n);
+} pd_session_cbs_t;
+
+/* Creates the producer (init_transactions) and the consumer (subscribed
+ * to topic.input).  Checks every changelog topic has as many partitions as
+ * the input.  Returns new. */
+pd_err_t pd_session_new(const struct pd_config_s *conf,
+                        const pd_session_cbs_t *cbs, pd_session_t **sessionp,
+                        char *errstr, size_t errstr_size);
+/* Leaves the group and destroys both clients; NULL is a no-op. */
+void pd_session_destroy(pd_session_t *session);
+int32_t pd_session_partition_cnt(const pd_session_t *session);
+
+/* Waits up to timeout_ms for one input message.  PD_OK fills msg (release
+ * it with pd_session_msg_release); PD_ERR_NOT_FOUND on timeout;
+ * PD_ERR_FATAL when the client hit a fatal error. */
+pd_err_t pd_session_poll(pd_session_t *session, int timeout_ms, pd_msg_t *msg,
+                         char *errstr, size_t errstr_size);
+void pd_session_msg_release(pd_msg_t *msg);
+
+/* Transaction control.  begin is a no-op when one is open. */
+pd_err_t pd_session_begin(pd_session_t *session, char *errstr,
+                          size_t errstr_size);
+bool pd_session_in_txn(const pd_session_t *session);
+/* Produces inside the open transaction. partition -1 = by key.  headers:
+ * NULL or key/value pairs. */
+pd_err_t pd_session_produce(pd_session_t *session, const char *topic,
+                            int32_t partition, const void *key,
+                            size_t key_len, const void *value, size_t len,
+                            const pd_kvs_t *headers, char *errstr,
+                            size_t errstr_size);
+/* Sends the consumed positions and commits.  PD_ERR_ABORT: the
+ * transaction was aborted and the consumer rewound to the committed
+ * offsets; PD_ERR_FATAL: stop. */
+pd_err_t pd_session_commit(pd_session_t *session, char *errstr,
+                           size_t errstr_size);
+/* Aborts the open transaction (if any) and rewinds the consumer. */
+pd_err_t pd_session_abort(pd_session_t *session, char *errstr,
+                          size_t errstr_size);
+/* After a commit: the next offset following the last record this
+ * transaction wrote to topic/partition, or -1 if it wrote none. */
+int64_t pd_session_written_offset(const pd_session_t *session,
+                                  const char *topic, int32_t partition);
+
+/* Reads topic/partition from offset (-1 = beginning) to its current end
+ * (read_committed) with a separate, group-less consumer, calling cb for
+ * every record (value NULL for a tombstone).  Sets *next_offset to the
+ * offset after the last record read. */
+typedef pd_err_t(pd_session_read_cb_t)(void *opaque, const void *key,
+                                       size_t key_len, const void *value,
+                                       size_t len, int64_t offset);
+pd_err_t pd_session_read_partition(pd_session_t *session, const char *topic,
+                                   int32_t partition, int64_t offset,
+                                   pd_session_read_cb_t *cb, void *opaque,
+                                   int64_t *next_offset, char *errstr,
+                                   size_t errstr_size);
 #endif

@@ -1,0 +1,1133 @@
+/* persona-dna: the persona model (DESIGN §4).
+ *
+ * The model file is loaded once into malloc-owned tables whose keys are
+ * normalised (folded to ASCII, lowercase, punctuation dropped), so that
+ * "GTXPro" in a CRM export still finds "GTX Pro" in the model.  Applying an
+ * event never allocates outside the caller's arena and never reads a clock:
+ * the same marker, event and model give the same result on every worker. */
+#include "persona.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS_PER_DAY    86400000.0
+#define NAX           PD_AXIS__CNT
+#define DEFAULT_QUEUE "general-support"
+
+/* ---- model tables ------------------------------------------------------ */
+
+/* The head of every keyed table entry. */
+typedef struct named_s {
+        char *key;  /* normalised: what events are matched against */
+        char *name; /* as written in the file: what signals show */
+} named_t;
+
+typedef struct wentry_s {
+        named_t id;
+        double w[NAX];
+} wentry_t;
+
+/* A lookup table "value -> weights", sorted by key; "*" is the fallback. */
+typedef struct wtable_s {
+        wentry_t *v;
+        size_t n;
+        bool has_any;
+        wentry_t any;
+} wtable_t;
+
+typedef struct checkpoint_s {
+        named_t id;
+        wtable_t answers;
+        bool scan_text; /* free-text answers go through the lexicons */
+} checkpoint_t;
+
+/* Inclusive [min, max]; the first band in file order that holds a value
+ * wins. */
+typedef struct band_s {
+        char *name;
+        double min, max;
+        double w[NAX];
+} band_t;
+
+typedef struct bands_s {
+        band_t *v;
+        size_t n;
+} bands_t;
+
+typedef struct term_s {
+        char *pat;  /* " word " (whole word) or " word" (prefix) */
+        char *name; /* normalised term without the '*', for signals */
+        pd_axis_t axis;
+        double w;
+} term_t;
+
+typedef struct lang_s {
+        char code[3];
+        term_t *terms;
+        size_t n_terms;
+        char **stop; /* sorted, normalised */
+        size_t n_stop;
+} lang_t;
+
+typedef struct rule_s {
+        pd_axis_t persona; /* PD_AXIS__CNT: any */
+        char **cats;       /* normalised keys; none: any */
+        size_t n_cats;
+        char **prios;
+        size_t n_prios;
+        char *queue;
+} rule_t;
+
+struct pd_model_s {
+        int32_t version;
+        double half_life_ms;
+        double hysteresis;
+        char default_lang[3];
+        checkpoint_t *cps; /* sorted by key */
+        size_t n_cps;
+        wtable_t sector, region, products, category, priority;
+        bands_t employees, revenue, nps, csat;
+        double text_cap; /* per axis per event; 0: no cap */
+        lang_t *langs;   /* sorted by code */
+        size_t n_langs;
+        rule_t *rules;
+        size_t n_rules;
+        char *route_default;
+};
+
+/* ---- text normalisation ------------------------------------------------- */
+
+/* Marks a code point that is kept as it is (a letter of another script). */
+static const char raw_cp[] = "";
+
+static const char *latin1_fold[64] = {
+    "a", "a", "a", "a",  "a", "a", "ae", "c", "e", "e", "e", "e", "i",
+    "i", "i", "i", "d",  "n", "o", "o",  "o", "o", "o", NULL, "o", "u",
+    "u", "u", "u", "y",  "th", "ss", "a", "a", "a", "a", "a", "a", "ae",
+    "c", "e", "e", "e",  "e", "i", "i",  "i", "i", "d", "n", "o", "o",
+    "o", "o", "o", NULL, "o", "u", "u",  "u", "u", "y", "th", "y"};
+
+static const struct {
+        uint32_t lo, hi;
+        const char *fold;
+} latin_ext_fold[] = {
+    {0x100, 0x105, "a"},  {0x106, 0x10d, "c"}, {0x10e, 0x111, "d"},
+    {0x112, 0x11b, "e"},  {0x11c, 0x123, "g"}, {0x124, 0x127, "h"},
+    {0x128, 0x131, "i"},  {0x132, 0x133, "ij"}, {0x134, 0x135, "j"},
+    {0x136, 0x138, "k"},  {0x139, 0x142, "l"}, {0x143, 0x14b, "n"},
+    {0x14c, 0x151, "o"},  {0x152, 0x153, "oe"}, {0x154, 0x159, "r"},
+    {0x15a, 0x161, "s"},  {0x162, 0x167, "t"}, {0x168, 0x173, "u"},
+    {0x174, 0x175, "w"},  {0x176, 0x178, "y"}, {0x179, 0x17e, "z"},
+    {0x17f, 0x17f, "s"},  {0x218, 0x219, "s"}, {0x21a, 0x21b, "t"},
+};
+
+/* Decodes one UTF-8 sequence; an invalid byte decodes as U+FFFD, length 1,
+ * so that broken input degrades to a word break rather than a failure. */
+static size_t utf8_decode(const unsigned char *p, uint32_t *cp)
+{
+        size_t n = p[0] < 0x80 ? 1 : p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+        if (p[0] >= 0x80 && p[0] < 0xc2)
+                n = 0;
+        uint32_t c = n == 1 ? p[0] : n == 2 ? p[0] & 0x1f : p[0] & 0x0f;
+        if (n == 4)
+                c = p[0] & 0x07;
+        for (size_t i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80) {
+                        n = 0;
+                        break;
+                }
+                c = (c << 6) | (p[i] & 0x3f);
+        }
+        if (n == 0 || p[0] > 0xf4) {
+                *cp = 0xfffd;
+                return 1;
+        }
+        *cp = c;
+        return n;
+}
+
+/* Returns what cp contributes to a word: folded ASCII, raw_cp (keep the
+ * bytes) or NULL (a word break). */
+static const char *fold_cp(uint32_t cp, char ascii[2])
+{
+        if (cp < 0x80) {
+                if (!((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+                      (cp >= '0' && cp <= '9')))
+                        return NULL;
+                ascii[0] = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+                ascii[1] = '\0';
+                return ascii;
+        }
+        if (cp >= 0xc0 && cp <= 0xff)
+                return latin1_fold[cp - 0xc0];
+        for (size_t i = 0;
+             i < sizeof(latin_ext_fold) / sizeof(latin_ext_fold[0]); i++)
+                if (cp >= latin_ext_fold[i].lo && cp <= latin_ext_fold[i].hi)
+                        return latin_ext_fold[i].fold;
+        /* Latin-1 punctuation, general punctuation (’ “ — …), CJK
+         * punctuation, BOM and U+FFFD separate words. */
+        if (cp < 0xc0 || (cp >= 0x2000 && cp <= 0x206f) ||
+            (cp >= 0x3000 && cp <= 0x303f) || cp == 0xfeff || cp == 0xfffd)
+                return NULL;
+        return raw_cp;
+}
+
+/* Appends the normalised form of s at out[o]: words of folded lowercase
+ * letters and digits, each followed by one space, the whole starting with a
+ * space, so " word " finds whole words with strstr.  out needs
+ * o + 2 * strlen(s) + 3 bytes.  Returns the new length. */
+static size_t norm_append(char *out, size_t o, const char *s)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        if (o == 0)
+                out[o++] = ' ';
+        while (p && *p) {
+                uint32_t cp;
+                char ascii[2];
+                size_t n = utf8_decode(p, &cp);
+                /* CRM exports often carry newlines escaped as "\n". */
+                if (p[0] == '\\' && (p[1] == 'n' || p[1] == 'r' || p[1] == 't'))
+                        n = 2;
+                const char *f = n == 2 && p[0] == '\\' ? NULL : fold_cp(cp, ascii);
+                if (f == raw_cp) {
+                        memcpy(out + o, p, n);
+                        o += n;
+                } else if (f) {
+                        for (; *f; f++)
+                                out[o++] = *f;
+                } else if (out[o - 1] != ' ') {
+                        out[o++] = ' ';
+                }
+                p += n;
+        }
+        if (out[o - 1] != ' ')
+                out[o++] = ' ';
+        out[o] = '\0';
+        return o;
+}
+
+/* Fills buf (2 * strlen(s) + 3 bytes) with the lookup key of s: its
+ * normalised form without spaces, so "GTXPro" and "GTX Pro" meet. */
+static char *norm_key(char *buf, const char *s)
+{
+        size_t n = norm_append(buf, 0, s), o = 0;
+        for (size_t i = 0; i < n; i++)
+                if (buf[i] != ' ')
+                        buf[o++] = buf[i];
+        buf[o] = '\0';
+        return buf;
+}
+
+static char *norm_key_dup(const char *s)
+{
+        char *buf = malloc(2 * strlen(s) + 3);
+        return buf ? norm_key(buf, s) : NULL;
+}
+
+static char *norm_key_arena(pd_arena_t *arena, const char *s)
+{
+        char *buf = pd_arena_alloc(arena, 2 * strlen(s) + 3);
+        return buf ? norm_key(buf, s) : NULL;
+}
+
+/* ---- load: error reporting ---------------------------------------------- */
+
+typedef struct loader_s {
+        const char *path;
+        const char *text;
+        size_t len;
+        char *errstr;
+        size_t errstr_size;
+        size_t errlen;
+        int nerr;
+        bool nomem;
+        pd_model_t *model;
+} loader_t;
+
+/* jansson gives no positions for a parsed value, so a semantic error is
+ * placed at the first `"key":` in the file text at or after the enclosing
+ * key's position: exact for a unique key, close enough otherwise. */
+static size_t key_pos(const loader_t *ld, size_t from, const char *key)
+{
+        size_t klen = strlen(key);
+        const char *p = ld->text + from, *end = ld->text + ld->len;
+        while ((p = memchr(p, '"', (size_t)(end - p))) && p + klen + 2 <= end) {
+                const char *q = p + 1 + klen;
+                if (!memcmp(p + 1, key, klen) && *q == '"') {
+                        for (q++; q < end && strchr(" \t\r\n", *q); q++)
+                                ;
+                        if (q < end && *q == ':')
+                                return (size_t)(p - ld->text);
+                }
+                p++;
+        }
+        return from;
+}
+
+static int line_at(const loader_t *ld, size_t pos)
+{
+        int line = 1;
+        for (size_t i = 0; i < pos && i < ld->len; i++)
+                line += ld->text[i] == '\n';
+        return line;
+}
+
+/* Appends "path:line: key: reason" to errstr; every problem is reported,
+ * one per line, so a model is fixed in one pass. */
+__attribute__((format(printf, 4, 5))) static void
+report(loader_t *ld, size_t pos, const char *key, const char *fmt, ...)
+{
+        char reason[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(reason, sizeof(reason), fmt, ap);
+        va_end(ap);
+        ld->nerr++;
+        if (ld->errlen >= ld->errstr_size)
+                return;
+        int n = snprintf(ld->errstr + ld->errlen,
+                         ld->errstr_size - ld->errlen, "%s%s:%d: %s: %s",
+                         ld->errlen ? "\n" : "", ld->path, line_at(ld, pos),
+                         key, reason);
+        if (n > 0)
+                ld->errlen += (size_t)n;
+}
+
+static void join(char *buf, size_t size, const char *where, const char *key)
+{
+        snprintf(buf, size, "%s%s%s", where, *where ? "." : "", key);
+}
+
+static void check_keys(loader_t *ld, const json_t *obj, const char *where,
+                       size_t pos, const char *const *allowed)
+{
+        const char *key;
+        json_t *val;
+        json_object_foreach((json_t *)obj, key, val)
+        {
+                bool ok = key[0] == '_';
+                for (size_t i = 0; !ok && allowed[i]; i++)
+                        ok = !strcmp(key, allowed[i]);
+                if (!ok) {
+                        char path[256];
+                        join(path, sizeof(path), where, key);
+                        report(ld, key_pos(ld, pos, key), path,
+                               "unknown key");
+                }
+        }
+}
+
+static bool expect(loader_t *ld, const json_t *j, json_type type,
+                   const char *where, size_t pos)
+{
+        static const char *names[] = {"an object", "an array", "a string",
+                                      "an integer", "a number", "a boolean",
+                                      "a boolean", "null"};
+        if (json_typeof(j) == type ||
+            (type == JSON_REAL && json_is_number(j)) ||
+            (type == JSON_TRUE && json_is_boolean(j)))
+                return true;
+        report(ld, pos, where, "must be %s", names[type]);
+        return false;
+}
+
+static char *xstrdup(loader_t *ld, const char *s)
+{
+        char *d = strdup(s);
+        if (!d)
+                ld->nomem = true;
+        return d;
+}
+
+/* ---- load: weights, tables, bands -------------------------------------- */
+
+static void load_weights(loader_t *ld, const json_t *j, const char *where,
+                         size_t pos, double w[NAX])
+{
+        const char *key;
+        json_t *val;
+        memset(w, 0, sizeof(double) * NAX);
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        json_object_foreach((json_t *)j, key, val)
+        {
+                char path[256];
+                size_t kpos    = key_pos(ld, pos, key);
+                pd_axis_t axis = pd_axis_parse(key);
+                join(path, sizeof(path), where, key);
+                if (axis == PD_AXIS__CNT)
+                        report(ld, kpos, path,
+                               "unknown axis (expected simplicity, "
+                               "marketing, technical or consulting)");
+                else if (expect(ld, val, JSON_REAL, path, kpos))
+                        w[axis] = json_number_value(val);
+                if (axis != PD_AXIS__CNT && !isfinite(w[axis]))
+                        report(ld, kpos, path, "must be finite");
+        }
+}
+
+static int named_cmp(const void *a, const void *b)
+{
+        return strcmp(((const named_t *)a)->key, ((const named_t *)b)->key);
+}
+
+static void free_named(named_t *id)
+{
+        free(id->key);
+        free(id->name);
+}
+
+static void free_wtable(wtable_t *t)
+{
+        for (size_t i = 0; i < t->n; i++)
+                free_named(&t->v[i].id);
+        free(t->v);
+        free_named(&t->any.id);
+        memset(t, 0, sizeof(*t));
+}
+
+/* Sorts entries (each starting with a named_t) for bsearch and rejects two
+ * names that normalise alike. */
+static void sort_unique(loader_t *ld, void *v, size_t n, size_t size,
+                        const char *where, size_t pos)
+{
+        if (n > 1)
+                qsort(v, n, size, named_cmp);
+        for (size_t i = 1; i < n; i++) {
+                const named_t *a = (const named_t *)((char *)v + (i - 1) * size);
+                const named_t *b = (const named_t *)((char *)v + i * size);
+                if (!strcmp(a->key, b->key)) {
+                        char path[256];
+                        join(path, sizeof(path), where, b->name);
+                        report(ld, key_pos(ld, pos, b->name), path,
+                               "same key as \"%s\" once normalised",
+                               a->name);
+                }
+        }
+}
+
+static bool set_key(loader_t *ld, named_t *e, const char *name,
+                    const char *path, size_t kpos)
+{
+        e->name = xstrdup(ld, name);
+        e->key  = norm_key_dup(name);
+        if (!e->name || !e->key) {
+                ld->nomem = true;
+                return false;
+        }
+        if (!e->key[0])
+                report(ld, kpos, path, "key has no letters or digits");
+        return true;
+}
+
+static void load_wtable(loader_t *ld, const json_t *j, const char *where,
+                        size_t pos, wtable_t *t)
+{
+        const char *key;
+        json_t *val;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        t->v = calloc(json_object_size(j) + 1, sizeof(*t->v));
+        if (!t->v) {
+                ld->nomem = true;
+                return;
+        }
+        json_object_foreach((json_t *)j, key, val)
+        {
+                char path[256];
+                size_t kpos = key_pos(ld, pos, key);
+                join(path, sizeof(path), where, key);
+                wentry_t *e = !strcmp(key, "*") ? &t->any : &t->v[t->n++];
+                t->has_any |= e == &t->any;
+                if (e == &t->any)
+                        e->id.name = xstrdup(ld, "*");
+                else if (!set_key(ld, &e->id, key, path, kpos))
+                        return;
+                load_weights(ld, val, path, kpos, e->w);
+        }
+        sort_unique(ld, t->v, t->n, sizeof(*t->v), where, pos);
+}
+
+static void load_band(loader_t *ld, const json_t *j, const char *where,
+                      size_t pos, band_t *b)
+{
+        static const char *const keys[] = {"name", "min", "max", "weights",
+                                           NULL};
+        static const char *const bounds[] = {"min", "max"};
+        const json_t *name    = json_object_get(j, "name");
+        const json_t *weights = json_object_get(j, "weights");
+        char path[256];
+        check_keys(ld, j, where, pos, keys);
+        join(path, sizeof(path), where, "name");
+        if (!name || !json_is_string(name))
+                report(ld, pos, path, "required string");
+        else
+                b->name = xstrdup(ld, json_string_value(name));
+        b->min = -INFINITY;
+        b->max = INFINITY;
+        for (int i = 0; i < 2; i++) {
+                const json_t *v = json_object_get(j, bounds[i]);
+                size_t kpos     = key_pos(ld, pos, bounds[i]);
+                join(path, sizeof(path), where, bounds[i]);
+                if (v && expect(ld, v, JSON_REAL, path, kpos))
+                        *(i ? &b->max : &b->min) = json_number_value(v);
+        }
+        if (b->min > b->max)
+                report(ld, key_pos(ld, pos, "min"), path, "min is above max");
+        join(path, sizeof(path), where, "weights");
+        if (weights)
+                load_weights(ld, weights, path, key_pos(ld, pos, "weights"),
+                             b->w);
+        else
+                report(ld, pos, path, "required object");
+}
+
+/* An array element has no key to find: anchor it at its own first key,
+ * searched after the previous element's. */
+static size_t elem_pos(loader_t *ld, const json_t *el, size_t *cursor)
+{
+        const char *first =
+            json_object_iter_key(json_object_iter((json_t *)el));
+        size_t epos = first ? key_pos(ld, *cursor, first) : *cursor;
+        *cursor     = epos + 1;
+        return epos;
+}
+
+static void load_bands(loader_t *ld, const json_t *j, const char *where,
+                       size_t pos, bands_t *bands)
+{
+        size_t cursor = pos;
+        if (!expect(ld, j, JSON_ARRAY, where, pos))
+                return;
+        bands->v = calloc(json_array_size(j) + 1, sizeof(*bands->v));
+        if (!bands->v) {
+                ld->nomem = true;
+                return;
+        }
+        for (size_t i = 0; i < json_array_size(j); i++) {
+                const json_t *el = json_array_get(j, i);
+                char path[256];
+                snprintf(path, sizeof(path), "%s[%zu]", where, i);
+                if (!expect(ld, el, JSON_OBJECT, path, cursor))
+                        continue;
+                size_t epos = elem_pos(ld, el, &cursor);
+                load_band(ld, el, path, epos, &bands->v[bands->n++]);
+        }
+}
+
+static void free_bands(bands_t *b)
+{
+        for (size_t i = 0; i < b->n; i++)
+                free(b->v[i].name);
+        free(b->v);
+        memset(b, 0, sizeof(*b));
+}
+
+/* ---- load: sections ----------------------------------------------------- */
+
+/* Fetches member key of obj with its text position and dotted path. */
+typedef struct member_s {
+        const json_t *j;
+        size_t pos;
+        char path[256];
+} member_t;
+
+static bool member(loader_t *ld, const json_t *obj, const char *where,
+                   size_t pos, const char *key, member_t *m)
+{
+        m->j   = json_object_get(obj, key);
+        m->pos = m->j ? key_pos(ld, pos, key) : pos;
+        join(m->path, sizeof(m->path), where, key);
+        return m->j != NULL;
+}
+
+static void load_checkpoint(loader_t *ld, const json_t *j, const char *where,
+                            size_t pos, checkpoint_t *cp)
+{
+        static const char *const keys[] = {"answers", "scan_text", NULL};
+        member_t m;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        check_keys(ld, j, where, pos, keys);
+        if (member(ld, j, where, pos, "scan_text", &m) &&
+            expect(ld, m.j, JSON_TRUE, m.path, m.pos))
+                cp->scan_text = json_is_true(m.j);
+        if (member(ld, j, where, pos, "answers", &m))
+                load_wtable(ld, m.j, m.path, m.pos, &cp->answers);
+        else
+                report(ld, pos, m.path, "required object");
+}
+
+static void load_checkpoints(loader_t *ld, const json_t *j, const char *where,
+                             size_t pos)
+{
+        pd_model_t *model = ld->model;
+        const char *key;
+        json_t *val;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        model->cps = calloc(json_object_size(j) + 1, sizeof(*model->cps));
+        if (!model->cps) {
+                ld->nomem = true;
+                return;
+        }
+        json_object_foreach((json_t *)j, key, val)
+        {
+                char path[256];
+                size_t kpos      = key_pos(ld, pos, key);
+                checkpoint_t *cp = &model->cps[model->n_cps++];
+                join(path, sizeof(path), where, key);
+                if (!set_key(ld, &cp->id, key, path, kpos))
+                        return;
+                load_checkpoint(ld, val, path, kpos, cp);
+        }
+        sort_unique(ld, model->cps, model->n_cps, sizeof(*model->cps), where,
+                    pos);
+}
+
+static void load_firmographics(loader_t *ld, const json_t *j,
+                               const char *where, size_t pos)
+{
+        static const char *const keys[] = {"sector", "employees", "revenue",
+                                           "region", NULL};
+        pd_model_t *model = ld->model;
+        member_t m;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        check_keys(ld, j, where, pos, keys);
+        if (member(ld, j, where, pos, "sector", &m))
+                load_wtable(ld, m.j, m.path, m.pos, &model->sector);
+        if (member(ld, j, where, pos, "region", &m))
+                load_wtable(ld, m.j, m.path, m.pos, &model->region);
+        if (member(ld, j, where, pos, "employees", &m))
+                load_bands(ld, m.j, m.path, m.pos, &model->employees);
+        if (member(ld, j, where, pos, "revenue", &m))
+                load_bands(ld, m.j, m.path, m.pos, &model->revenue);
+}
+
+static void load_tickets(loader_t *ld, const json_t *j, const char *where,
+                         size_t pos)
+{
+        static const char *const keys[] = {"category", "priority", NULL};
+        member_t m;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        check_keys(ld, j, where, pos, keys);
+        if (member(ld, j, where, pos, "category", &m))
+                load_wtable(ld, m.j, m.path, m.pos, &ld->model->category);
+        if (member(ld, j, where, pos, "priority", &m))
+                load_wtable(ld, m.j, m.path, m.pos, &ld->model->priority);
+}
+
+static void load_surveys(loader_t *ld, const json_t *j, const char *where,
+                         size_t pos)
+{
+        static const char *const keys[] = {"NPS", "CSAT", NULL};
+        member_t m;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        check_keys(ld, j, where, pos, keys);
+        if (member(ld, j, where, pos, "NPS", &m))
+                load_bands(ld, m.j, m.path, m.pos, &ld->model->nps);
+        if (member(ld, j, where, pos, "CSAT", &m))
+                load_bands(ld, m.j, m.path, m.pos, &ld->model->csat);
+}
+
+/* ---- load: text lexicons ------------------------------------------------ */
+
+static int str_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static lang_t *lang_get(loader_t *ld, const char *code, const char *where,
+                        size_t pos)
+{
+        pd_model_t *model = ld->model;
+        for (size_t i = 0; i < model->n_langs; i++)
+                if (!strcmp(model->langs[i].code, code))
+                        return &model->langs[i];
+        if (strlen(code) != 2 || code[0] < 'a' || code[0] > 'z' ||
+            code[1] < 'a' || code[1] > 'z') {
+                report(ld, pos, where,
+                       "language must be a lowercase ISO 639-1 code");
+                return NULL;
+        }
+        lang_t *v = realloc(model->langs, (model->n_langs + 1) * sizeof(*v));
+        if (!v) {
+                ld->nomem = true;
+                return NULL;
+        }
+        model->langs = v;
+        memset(&v[model->n_langs], 0, sizeof(*v));
+        memcpy(v[model->n_langs].code, code, 3);
+        return &v[model->n_langs++];
+}
+
+static void load_stopwords(loader_t *ld, const json_t *j, const char *where,
+                           size_t pos, lang_t *lang)
+{
+        if (!expect(ld, j, JSON_ARRAY, where, pos))
+                return;
+        lang->stop = calloc(json_array_size(j) + 1, sizeof(*lang->stop));
+        if (!lang->stop) {
+                ld->nomem = true;
+                return;
+        }
+        for (size_t i = 0; i < json_array_size(j); i++) {
+                const char *s = json_string_value(json_array_get(j, i));
+                char *k       = s ? norm_key_dup(s) : NULL;
+                char *sp      = s ? strpbrk(s, " \t") : NULL;
+                if (!s || !k || !k[0] || sp) {
+                        report(ld, pos, where,
+                               "[%zu] must be a single word", i);
+                        free(k);
+                        continue;
+                }
+                lang->stop[lang->n_stop++] = k;
+        }
+        qsort(lang->stop, lang->n_stop, sizeof(*lang->stop), str_cmp);
+}
+
+/* Builds the search pattern of a term: " word " or, for "word*", " word"
+ * (any word starting so). */
+static bool make_term(loader_t *ld, term_t *t, const char *src,
+                      const char *path, size_t pos)
+{
+        size_t len  = strlen(src);
+        bool prefix = len && src[len - 1] == '*';
+        char *buf   = malloc(2 * len + 3);
+        if (!buf) {
+                ld->nomem = true;
+                return false;
+        }
+        char *copy = strndup(src, prefix ? len - 1 : len);
+        size_t n   = copy ? norm_append(buf, 0, copy) : 0;
+        if (!copy || strchr(copy, '*') || n < 3) {
+                report(ld, pos, path,
+                       "term needs a letter or digit; '*' only at the end");
+                free(buf);
+                free(copy);
+                return false;
+        }
+        free(copy);
+        if (prefix)
+                buf[--n] = '\0';
+        t->pat  = buf;
+        t->name = strndup(buf + 1, prefix ? n - 1 : n - 2);
+        if (!t->name) {
+                ld->nomem = true;
+                free(t->pat);
+                t->pat = NULL;
+        }
+        return t->name != NULL;
+}
+
+static void add_terms(loader_t *ld, const json_t *j, const char *where,
+                      size_t pos, lang_t *lang, pd_axis_t axis)
+{
+        const char *key;
+        json_t *val;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        term_t *v = realloc(lang->terms, (lang->n_terms + json_object_size(j)) *
+                                             sizeof(*v) + sizeof(*v));
+        if (!v) {
+                ld->nomem = true;
+                return;
+        }
+        lang->terms = v;
+        json_object_foreach((json_t *)j, key, val)
+        {
+                char path[256];
+                size_t kpos = key_pos(ld, pos, key);
+                term_t *t   = &lang->terms[lang->n_terms];
+                join(path, sizeof(path), where, key);
+                memset(t, 0, sizeof(*t));
+                if (!make_term(ld, t, key, path, kpos))
+                        continue;
+                lang->n_terms++;
+                t->axis = axis;
+                if (expect(ld, val, JSON_REAL, path, kpos))
+                        t->w = json_number_value(val);
+                for (size_t i = 0; i + 1 < lang->n_terms; i++)
+                        if (lang->terms[i].axis == axis &&
+                            !strcmp(lang->terms[i].name, t->name))
+                                report(ld, kpos, path,
+                                       "same term as \"%s\" once normalised",
+                                       lang->terms[i].name);
+        }
+}
+
+static void load_lexicon(loader_t *ld, const json_t *j, const char *where,
+                         size_t pos, lang_t *lang)
+{
+        const char *key;
+        json_t *val;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        json_object_foreach((json_t *)j, key, val)
+        {
+                char path[256];
+                size_t kpos    = key_pos(ld, pos, key);
+                pd_axis_t axis = pd_axis_parse(key);
+                join(path, sizeof(path), where, key);
+                if (axis == PD_AXIS__CNT)
+                        report(ld, kpos, path,
+                               "unknown axis (expected simplicity, "
+                               "marketing, technical or consulting)");
+                else
+                        add_terms(ld, val, path, kpos, lang, axis);
+        }
+}
+
+/* "stopwords" and "lexicons" are both maps of language -> list. */
+static void load_per_lang(loader_t *ld, const json_t *j, const char *where,
+                          size_t pos, bool stopwords)
+{
+        const char *key;
+        json_t *val;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        json_object_foreach((json_t *)j, key, val)
+        {
+                char path[256];
+                size_t kpos = key_pos(ld, pos, key);
+                join(path, sizeof(path), where, key);
+                lang_t *lang = lang_get(ld, key, path, kpos);
+                if (!lang)
+                        continue;
+                if (stopwords)
+                        load_stopwords(ld, val, path, kpos, lang);
+                else
+                        load_lexicon(ld, val, path, kpos, lang);
+        }
+}
+
+static int lang_cmp(const void *a, const void *b)
+{
+        return strcmp(((const lang_t *)a)->code, ((const lang_t *)b)->code);
+}
+
+static void load_text(loader_t *ld, const json_t *j, const char *where,
+                      size_t pos)
+{
+        static const char *const keys[] = {"max_per_axis", "stopwords",
+                                           "lexicons", NULL};
+        pd_model_t *model = ld->model;
+        member_t m;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        check_keys(ld, j, where, pos, keys);
+        if (member(ld, j, where, pos, "max_per_axis", &m) &&
+            expect(ld, m.j, JSON_REAL, m.path, m.pos)) {
+                model->text_cap = json_number_value(m.j);
+                if (!(model->text_cap >= 0) || !isfinite(model->text_cap))
+                        report(ld, m.pos, m.path, "must be >= 0");
+        }
+        if (member(ld, j, where, pos, "stopwords", &m))
+                load_per_lang(ld, m.j, m.path, m.pos, true);
+        if (member(ld, j, where, pos, "lexicons", &m))
+                load_per_lang(ld, m.j, m.path, m.pos, false);
+        if (model->n_langs > 1)
+                qsort(model->langs, model->n_langs, sizeof(*model->langs),
+                      lang_cmp);
+}
+
+/* ---- load: routing ------------------------------------------------------ */
+
+/* A string or an array of strings, kept as normalised keys. */
+static void load_keys(loader_t *ld, const json_t *j, const char *where,
+                      size_t pos, char ***keysp, size_t *np)
+{
+        size_t n = json_is_array(j) ? json_array_size(j) : 1;
+        if (!json_is_string(j) && !expect(ld, j, JSON_ARRAY, where, pos))
+                return;
+        *keysp = calloc(n + 1, sizeof(**keysp));
+        if (!*keysp) {
+                ld->nomem = true;
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const json_t *el = json_is_array(j) ? json_array_get(j, i) : j;
+                char *k = json_is_string(el)
+                              ? norm_key_dup(json_string_value(el))
+                              : NULL;
+                if (!k) {
+                        report(ld, pos, where, "[%zu] must be a string", i);
+                        continue;
+                }
+                (*keysp)[(*np)++] = k;
+        }
+}
+
+static void load_rule(loader_t *ld, const json_t *j, const char *where,
+                      size_t pos, rule_t *rule)
+{
+        static const char *const keys[] = {"persona", "category", "priority",
+                                           "queue", NULL};
+        member_t m;
+        check_keys(ld, j, where, pos, keys);
+        rule->persona = PD_AXIS__CNT;
+        if (member(ld, j, where, pos, "persona", &m) &&
+            expect(ld, m.j, JSON_STRING, m.path, m.pos)) {
+                rule->persona = pd_axis_parse(json_string_value(m.j));
+                if (rule->persona == PD_AXIS__CNT)
+                        report(ld, m.pos, m.path,
+                               "unknown axis \"%s\" (expected simplicity, "
+                               "marketing, technical or consulting)",
+                               json_string_value(m.j));
+        }
+        if (member(ld, j, where, pos, "category", &m))
+                load_keys(ld, m.j, m.path, m.pos, &rule->cats, &rule->n_cats);
+        if (member(ld, j, where, pos, "priority", &m))
+                load_keys(ld, m.j, m.path, m.pos, &rule->prios,
+                          &rule->n_prios);
+        if (!member(ld, j, where, pos, "queue", &m) ||
+            !json_is_string(m.j) || !json_string_length(m.j))
+                report(ld, m.pos, m.path, "required non-empty string");
+        else
+                rule->queue = xstrdup(ld, json_string_value(m.j));
+}
+
+static void load_rules(loader_t *ld, const json_t *j, const char *where,
+                       size_t pos)
+{
+        pd_model_t *model = ld->model;
+        size_t cursor     = pos;
+        if (!expect(ld, j, JSON_ARRAY, where, pos))
+                return;
+        model->rules = calloc(json_array_size(j) + 1, sizeof(*model->rules));
+        if (!model->rules) {
+                ld->nomem = true;
+                return;
+        }
+        for (size_t i = 0; i < json_array_size(j); i++) {
+                const json_t *el = json_array_get(j, i);
+                char path[256];
+                snprintf(path, sizeof(path), "%s[%zu]", where, i);
+                if (!expect(ld, el, JSON_OBJECT, path, cursor))
+                        continue;
+                size_t epos = elem_pos(ld, el, &cursor);
+                load_rule(ld, el, path, epos, &model->rules[model->n_rules++]);
+        }
+}
+
+static void load_routing(loader_t *ld, const json_t *j, const char *where,
+                         size_t pos)
+{
+        static const char *const keys[] = {"default", "rules", NULL};
+        member_t m;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        check_keys(ld, j, where, pos, keys);
+        if (member(ld, j, where, pos, "default", &m) &&
+            expect(ld, m.j, JSON_STRING, m.path, m.pos)) {
+                free(ld->model->route_default);
+                ld->model->route_default =
+                    xstrdup(ld, json_string_value(m.j));
+        }
+        if (member(ld, j, where, pos, "rules", &m))
+                load_rules(ld, m.j, m.path, m.pos);
+}
+
+/* ---- load: root --------------------------------------------------------- */
+
+static void load_scalars(loader_t *ld, const json_t *root)
+{
+        pd_model_t *model = ld->model;
+        member_t m;
+        if (!member(ld, root, "", 0, "version", &m) || !json_is_integer(m.j) ||
+            json_integer_value(m.j) < 1 || json_integer_value(m.j) > INT32_MAX)
+                report(ld, m.pos, "version", "required integer >= 1");
+        else
+                model->version = (int32_t)json_integer_value(m.j);
+        if (!member(ld, root, "", 0, "half_life_days", &m) ||
+            !json_is_number(m.j) || !(json_number_value(m.j) > 0) ||
+            !isfinite(json_number_value(m.j)))
+                report(ld, m.pos, "half_life_days", "required number > 0");
+        else
+                model->half_life_ms = json_number_value(m.j) * MS_PER_DAY;
+        if (!member(ld, root, "", 0, "hysteresis", &m) ||
+            !json_is_number(m.j) || !(json_number_value(m.j) >= 0) ||
+            !isfinite(json_number_value(m.j)))
+                report(ld, m.pos, "hysteresis", "required number >= 0");
+        else
+                model->hysteresis = json_number_value(m.j);
+        memcpy(model->default_lang, "en", 3);
+        if (member(ld, root, "", 0, "default_language", &m) &&
+            (!json_is_string(m.j) || json_string_length(m.j) != 2))
+                report(ld, m.pos, m.path, "must be an ISO 639-1 code");
+        else if (m.j)
+                memcpy(model->default_lang, json_string_value(m.j), 3);
+}
+
+static const lang_t *find_lang(const pd_model_t *model, const char *code)
+{
+        for (size_t i = 0; code && i < model->n_langs; i++)
+                if (!strcmp(model->langs[i].code, code))
+                        return &model->langs[i];
+        return NULL;
+}
+
+static void load_root(loader_t *ld, const json_t *root)
+{
+        static const char *const keys[] = {
+            "version",   "description", "half_life_days", "hysteresis",
+            "default_language", "checkpoints", "firmographics", "products",
+            "tickets",   "surveys",     "text",           "routing",
+            NULL};
+        static const struct {
+                const char *key;
+                void (*load)(loader_t *, const json_t *, const char *, size_t);
+        } sections[] = {
+            {"checkpoints", load_checkpoints}, {"firmographics", load_firmographics},
+            {"tickets", load_tickets},         {"surveys", load_surveys},
+            {"text", load_text},               {"routing", load_routing},
+        };
+        member_t m;
+        if (!json_is_object(root)) {
+                report(ld, 0, "(root)", "must be a JSON object");
+                return;
+        }
+        check_keys(ld, root, "", 0, keys);
+        load_scalars(ld, root);
+        if (member(ld, root, "", 0, "products", &m))
+                load_wtable(ld, m.j, m.path, m.pos, &ld->model->products);
+        for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+                if (!ld->nomem &&
+                    member(ld, root, "", 0, sections[i].key, &m))
+                        sections[i].load(ld, m.j, m.path, m.pos);
+        if (ld->model->n_langs && !find_lang(ld->model, ld->model->default_lang))
+                report(ld, key_pos(ld, 0, "default_language"),
+                       "default_language", "no lexicon for \"%s\"",
+                       ld->model->default_lang);
+}
+
+static pd_err_t read_file(const char *path, char **textp, size_t *lenp,
+                          char *errstr, size_t errstr_size)
+{
+        pd_err_t err = PD_ERR_CONFIG;
+        char *text   = NULL;
+        long len     = -1;
+        FILE *f      = fopen(path, "rb");
+        if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 ||
+            fseek(f, 0, SEEK_SET)) {
+                snprintf(errstr, errstr_size, "%s:0: (file): %m", path);
+                goto out;
+        }
+        text = malloc((size_t)len + 1);
+        if (!text) {
+                err = PD_ERR_NOMEM;
+                goto out;
+        }
+        if (fread(text, 1, (size_t)len, f) != (size_t)len) {
+                snprintf(errstr, errstr_size, "%s:0: (file): short read",
+                         path);
+                goto out;
+        }
+        text[len] = '\0';
+        *textp    = text;
+        *lenp     = (size_t)len;
+        text      = NULL;
+        err       = PD_OK;
+out:
+        free(text);
+        if (f)
+                fclose(f);
+        return err;
+}
+
+pd_err_t pd_model_load(const char *path, pd_model_t **modelp, char *errstr,
+                       size_t errstr_size)
+{
+        loader_t ld  = {.path = path, .errstr = errstr,
+                        .errstr_size = errstr_size};
+        json_t *root = NULL;
+        char *text   = NULL;
+        json_error_t jerr;
+        pd_err_t err;
+        *modelp = NULL;
+        if (errstr_size)
+                errstr[0] = '\0';
+        err = read_file(path, &text, &ld.len, errstr, errstr_size);
+        if (err)
+                goto out;
+        ld.text = text;
+        root    = json_loadb(text, ld.len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root) {
+                snprintf(errstr, errstr_size, "%s:%d: (json): %s", path,
+                         jerr.line, jerr.text);
+                err = PD_ERR_CONFIG;
+                goto out;
+        }
+        ld.model = calloc(1, sizeof(*ld.model));
+        if (ld.model)
+                load_root(&ld, root);
+        if (!ld.model || ld.nomem)
+                err = PD_ERR_NOMEM;
+        else if (ld.nerr)
+                err = PD_ERR_CONFIG;
+out:
+        if (!err)
+                *modelp = ld.model;
+        else
+                pd_model_destroy(ld.model);
+        json_decref(root);
+        free(text);
+        return err;
+}
+
+static void free_strs(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+void pd_model_destroy(pd_model_t *model)
+{
+        if (!model)
+                return;
+        for (size_t i = 0; i < model->n_cps; i++) {
+                free_named(&model->cps[i].id);
+                free_wtable(&model->cps[i].answers);
+        }
+        free(model->cps);
+        free_wtable(&model->sector);
+        free_wtable(&model->region);
+        free_wtable(&model->products);
+        free_wtable(&model->category);
+        free_wtable(&model->priority);
+        free_bands(&model->employees);
+        free_bands(&model->revenue);
+        free_bands(&model->nps);
+        free_bands(&model->csat);
+        for (size_t i = 0; i < model->n_langs; i++) {
+                for (size_t t = 0; t < model->langs[i].n_terms; t++) {
+                        free(model->langs[i].terms[t].pat);
+                        free(model->langs[i].terms[t].name);
+                }
+                free(model->langs[i].terms);
+                free_strs(model->langs[i].stop, model->langs[i].n_stop);
+        }
+        free(model->langs);
+        for (size_t i = 0; i < model->n_rules; i++) {
+                free_strs(model->rules[i].cats, model->rules[i].n_cats);
+                free_strs(model->rules[i].prios, model->rules[i].n_prios);
+                free(model->rules[i].queue);
+        }
+        free(model->rules);
+        free(model->route_default);
+        free(model);
+}
+
+int32_t pd_model_version(const pd_model_t *model)
+{
+        return model->version;
+}
