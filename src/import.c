@@ -1335,6 +1335,13 @@ pd_err_t pd_import_dir(const char *data_dir, const char *datasets,
         pd_err_t err = check_names(datasets, errstr, errstr_size);
         if (err)
                 goto out;
+        if (res->n_datasets + 4 > PD_IMPORT_DATASETS_MAX) {
+                snprintf(errstr, errstr_size,
+                         "import result already holds %zu datasets",
+                         res->n_datasets);
+                err = PD_ERR_INVALID;
+                goto out;
+        }
         err = import_selected(&ctx, data_dir, datasets);
         if (err)
                 goto out;
@@ -1352,4 +1359,45 @@ size_t pd_import_count(const pd_import_result_t *res, pd_event_kind_t kind)
         for (size_t i = 0; i < res->n_datasets; i++)
                 n += res->datasets[i].events[kind];
         return n;
+}
+
+static void print_reasons(FILE *fp, const char *title,
+                          const pd_import_reason_t *v, size_t n)
+{
+        size_t total = 0;
+        for (size_t i = 0; i < n; i++)
+                total += v[i].n;
+        fprintf(fp, "rows %s: %zu\n", title, total);
+        for (size_t i = 0; i < n; i++)
+                fprintf(fp, "  %8zu  %s/%s\n            e.g. %s\n", v[i].n,
+                        v[i].dataset, v[i].reason, v[i].example);
+}
+
+void pd_import_report_print(FILE *fp, const pd_import_result_t *res)
+{
+        for (size_t i = 0; i < res->n_datasets; i++) {
+                const pd_import_dataset_t *ds = &res->datasets[i];
+                fprintf(fp, "%s: %s", ds->name,
+                        ds->present ? "" : "absent");
+                if (ds->present)
+                        fprintf(fp, "%zu rows, %zu skipped, %zu rejected",
+                                ds->rows, ds->skipped, ds->rejected);
+                fprintf(fp, "\n");
+                for (int k = 0; k < PD_EV__CNT; k++)
+                        if (ds->events[k])
+                                fprintf(fp, "  %-22s %8zu\n",
+                                        pd_event_kind_name(k), ds->events[k]);
+                if (ds->surveys[PD_SURVEY_NPS] || ds->surveys[PD_SURVEY_CSAT])
+                        fprintf(fp, "    (NPS %zu, CSAT %zu)\n",
+                                ds->surveys[PD_SURVEY_NPS],
+                                ds->surveys[PD_SURVEY_CSAT]);
+                if (ds->note)
+                        fprintf(fp, "  note: %s\n", ds->note);
+        }
+        fprintf(fp, "events: %zu\n", res->n_events);
+        for (int k = 0; k < PD_EV__CNT; k++)
+                fprintf(fp, "  %-22s %8zu\n", pd_event_kind_name(k),
+                        pd_import_count(res, k));
+        print_reasons(fp, "skipped", res->skips, res->n_skips);
+        print_reasons(fp, "rejected", res->rejects, res->n_rejects);
 }
