@@ -1401,3 +1401,303 @@ void pd_import_report_print(FILE *fp, const pd_import_result_t *res)
         print_reasons(fp, "skipped", res->skips, res->n_skips);
         print_reasons(fp, "rejected", res->rejects, res->n_rejects);
 }
+
+/* ---- the sample generator ------------------------------------------------ */
+
+static uint64_t rnd(uint64_t *state) /* splitmix64 */
+{
+        uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+        z          = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z          = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+}
+
+static int rnd_in(uint64_t *state, int lo, int hi)
+{
+        return lo + (int)(rnd(state) % (uint64_t)(hi - lo + 1));
+}
+
+typedef struct persona_profile_s {
+        const char *products[2];
+        const char *sector;
+        double value; /* typical annual deal value, USD */
+        int close_days; /* typical days from sale to implementation close */
+        const char *category; /* the ticket category it leans to */
+        const char *checkpoints[6][2];
+} persona_profile_t;
+
+/* Indexed by pd_axis_t: answers that lean to each persona. */
+static const persona_profile_t profiles[PD_AXIS__CNT] = {
+    {{"Starter Suite", NULL}, "retail", 12000, 35, "how-to",
+     {{"migrating_from", "spreadsheets and files"},
+      {"main_goal", "go live fast with out-of-the-box features"},
+      {"why_chose_us", "ease of use and quick setup"},
+      {"used_competitor", "no"},
+      {"problems_solving", "manual registration in spreadsheets"},
+      {"implementation_deadline", "30 days"}}},
+    {{"Experience Cloud", "Design Studio"}, "marketing", 30000, 60, "design",
+     {{"main_goal", "a consistent brand and attendee experience"},
+      {"why_chose_us", "look and feel of the screens"},
+      {"design_review", "required"},
+      {"used_competitor", "yes"},
+      {"problems_solving", "web pages, buttons and colours off-brand"},
+      {"stakeholders", "marketing and design team"}}},
+    {{"Platform API", "Workflow Automation"}, "software", 45000, 90,
+     "integration",
+     {{"main_goal", "integrate with our CRM and automate workflows"},
+      {"why_chose_us", "open API and webhooks"},
+      {"integrations", "salesforce,sap,slack"},
+      {"used_competitor", "yes"},
+      {"problems_solving", "segmentation and notifications"},
+      {"custom_development", "yes"}}},
+    {{"Enterprise Suite", "Advisory Services"}, "finance", 80000, 75,
+     "best-practice",
+     {{"main_goal", "best practices and benchmarking against peers"},
+      {"why_chose_us", "expertise and references"},
+      {"wants_benchmarking", "yes"},
+      {"used_competitor", "yes"},
+      {"problems_solving", "how do others run registration?"},
+      {"stakeholders", "leadership team"}}},
+};
+
+typedef struct sample_locale_s {
+        const char *country, *region, *tz, *lang;
+        const char *subject[PD_AXIS__CNT];
+        const char *text[PD_AXIS__CNT];
+        const char *praise, *complaint;
+} sample_locale_t;
+
+static const sample_locale_t locales[] = {
+    {"US", "North America", "America/Chicago", "en",
+     {"How do I set up registration quickly?", "Button colours on the landing page",
+      "Webhook for new registrations fails", "How do other customers run onboarding?"},
+     {"We need this running by next week. Is there a template we can use out of the box?",
+      "The buttons and the header colour do not match our brand guide. Can the design of these screens be changed?",
+      "Our integration with the CRM API returns 401 on the webhook; we need automation of this workflow and notifications.",
+      "What are the best practices here? How do your other clients handle this; is there a benchmark?"},
+     "Great team, fast and helpful.", "Too slow, we expected more."},
+    {"DE", "EMEA", "Europe/Berlin", "de",
+     {"Schnelle Einrichtung der Anmeldung", "Farben der Schaltflächen",
+      "Webhook-Integration schlägt fehl", "Wie machen es andere Kunden?"},
+     {"Wir müssen nächste Woche live gehen. Gibt es eine Vorlage, die sofort funktioniert?",
+      "Die Schaltflächen und Farben passen nicht zu unserem Design. Können wir das Layout der Seiten anpassen?",
+      "Die API-Schnittstelle liefert einen Fehler beim Webhook; wir brauchen die Automatisierung des Workflows und Benachrichtigungen.",
+      "Welche Best Practices empfehlen Sie? Wie lösen andere Kunden das, gibt es einen Vergleich?"},
+     "Sehr gutes Team, schnell und hilfsbereit.", "Zu langsam, wir hatten mehr erwartet."},
+    {"ES", "EMEA", "Europe/Madrid", "es",
+     {"Configurar el registro rápidamente", "Colores de los botones",
+      "Falla la integración del webhook", "¿Cómo lo hacen otros clientes?"},
+     {"Necesitamos estar en marcha la próxima semana. ¿Hay una plantilla lista para usar?",
+      "Los botones y los colores no coinciden con nuestro diseño. ¿Podemos cambiar la apariencia de las pantallas?",
+      "La API devuelve un error en el webhook; necesitamos automatizar el flujo de trabajo y las notificaciones.",
+      "¿Cuáles son las mejores prácticas? ¿Cómo lo hacen otros clientes? ¿Hay una comparativa?"},
+     "Excelente equipo, rápido y atento.", "Demasiado lento, esperábamos más."},
+    {"FR", "EMEA", "Europe/Paris", "fr",
+     {"Mettre en place l'inscription rapidement", "Couleurs des boutons",
+      "Échec de l'intégration du webhook", "Comment font les autres clients ?"},
+     {"Nous devons être en ligne la semaine prochaine. Existe-t-il un modèle prêt à l'emploi ?",
+      "Les boutons et les couleurs ne respectent pas notre charte graphique. Peut-on modifier le design des écrans ?",
+      "L'API renvoie une erreur sur le webhook ; nous avons besoin d'automatiser le flux de travail et les notifications.",
+      "Quelles sont les bonnes pratiques ? Comment font vos autres clients, avez-vous un comparatif ?"},
+     "Très bonne équipe, rapide et à l'écoute.", "Trop lent, nous attendions mieux."},
+    {"IT", "EMEA", "Europe/Rome", "it",
+     {"Configurare la registrazione velocemente", "Colori dei pulsanti",
+      "Integrazione webhook non funziona", "Come fanno gli altri clienti?"},
+     {"Dobbiamo partire la prossima settimana. C'è un modello pronto all'uso?",
+      "I pulsanti e i colori non rispettano il nostro design. Possiamo cambiare l'aspetto delle schermate?",
+      "L'API restituisce un errore sul webhook; ci serve automatizzare il flusso di lavoro e le notifiche.",
+      "Quali sono le migliori pratiche? Come fanno gli altri clienti, esiste un confronto?"},
+     "Ottimo team, veloce e disponibile.", "Troppo lento, ci aspettavamo di più."},
+    {"BR", "LATAM", "America/Sao_Paulo", "pt",
+     {"Configurar o cadastro rapidamente", "Cores dos botões",
+      "Falha na integração do webhook", "Como os outros clientes fazem?"},
+     {"Precisamos entrar no ar na próxima semana. Existe um modelo pronto para usar?",
+      "Os botões e as cores não seguem o nosso design. Podemos mudar a aparência das telas?",
+      "A API retorna erro no webhook; precisamos automatizar o fluxo de trabalho e as notificações.",
+      "Quais são as melhores práticas? Como os outros clientes fazem, existe um comparativo?"},
+     "Equipe excelente, rápida e atenciosa.", "Muito lento, esperávamos mais."},
+};
+
+#define N_LOCALES (sizeof(locales) / sizeof(*locales))
+#define SAMPLE_EPOCH 1704067200000LL /* 2024-01-01T00:00:00Z */
+
+typedef struct sample_s {
+        ctx_t *ctx;
+        uint64_t rng;
+        char file[32];     /* "seed-<seed>": part of every event id */
+        char customer[64];
+        int serial;        /* per customer, part of the event id */
+        pd_axis_t persona;
+        const sample_locale_t *loc;
+} sample_t;
+
+static pd_event_t *sample_event(sample_t *sm, pd_event_kind_t kind,
+                                int64_t at)
+{
+        char key[96];
+        snprintf(key, sizeof(key), "%s/%d", sm->customer, sm->serial++);
+        return new_event(sm->ctx, kind, sm->customer, at, sm->file, key);
+}
+
+static int sample_sale(sample_t *sm, int64_t at, double value)
+{
+        const persona_profile_t *pp = &profiles[sm->persona];
+        pd_arena_t *ar              = sm->ctx->arena;
+        pd_event_t *ev = sample_event(sm, PD_EV_SALE_CLOSED, at);
+        const char **products = pd_arena_alloc(ar, 2 * sizeof(char *));
+        if (!ev || !products)
+                return -1;
+        pd_sale_closed_t *s = &ev->u.sale;
+        products[0]         = pp->products[0];
+        products[1]         = pp->products[1];
+        s->products.v       = products;
+        s->products.n       = pp->products[1] ? 2 : 1;
+        s->deal_id     = pd_arena_printf(ar, "%s-deal", sm->customer);
+        s->deal_value  = value;
+        s->currency    = "USD";
+        s->sector      = pp->sector;
+        s->employees   = rnd_in(&sm->rng, 20, 5000);
+        s->revenue     = (double)rnd_in(&sm->rng, 2, 900);
+        s->country     = sm->loc->country;
+        s->region      = sm->loc->region;
+        s->time_zone   = sm->loc->tz;
+        s->sales_owner = (const char *[]){"Ana Ruiz", "Ben Okafor",
+                                          "Chloé Martin", "Dieter Vogel"}
+            [rnd_in(&sm->rng, 0, 3)];
+        int err = 0;
+        for (size_t i = 0; i < 6; i++)
+                err |= kv(&s->checkpoints, ar, pp->checkpoints[i][0],
+                          pp->checkpoints[i][1]);
+        return err | kv(&s->checkpoints, ar, "source", "sample");
+}
+
+static int sample_renewal(sample_t *sm, int64_t at, double value)
+{
+        pd_event_t *ev = sample_event(sm, PD_EV_RENEWAL_DUE, at);
+        if (!ev)
+                return -1;
+        ev->u.renewal.contract_id =
+            pd_arena_printf(sm->ctx->arena, "%s-contract", sm->customer);
+        ev->u.renewal.renewal_date = add_months(at, 12);
+        ev->u.renewal.annual_value = value;
+        ev->u.renewal.auto_renew   = rnd_in(&sm->rng, 0, 3) != 0;
+        return ev->u.renewal.contract_id ? 0 : -1;
+}
+
+static int sample_survey(sample_t *sm, int64_t at, pd_survey_kind_t kind)
+{
+        pd_event_t *ev = sample_event(sm, PD_EV_SURVEY_RETURNED, at);
+        if (!ev)
+                return -1;
+        int hi    = kind == PD_SURVEY_NPS ? 10 : 5;
+        /* Mostly happy customers, a tail of detractors. */
+        int score = rnd_in(&sm->rng, 0, 9) < 7 ? hi - rnd_in(&sm->rng, 0, 2)
+                                               : rnd_in(&sm->rng, 0, hi / 2);
+        if (kind == PD_SURVEY_CSAT && score < 1)
+                score = 1;
+        ev->u.survey.kind    = kind;
+        ev->u.survey.score   = score;
+        ev->u.survey.comment = score * 10 >= hi * 7 ? sm->loc->praise
+                                                    : sm->loc->complaint;
+        sm->ctx->ds->surveys[kind]++;
+        return 0;
+}
+
+static int sample_ticket(sample_t *sm, int64_t at)
+{
+        static const char *const prio[] = {"low", "medium", "high", "urgent"};
+        static const char *const chan[] = {"email", "portal", "phone"};
+        pd_event_t *ev = sample_event(sm, PD_EV_TICKET_OPENED, at);
+        if (!ev)
+                return -1;
+        /* Most tickets speak to the customer's persona, some do not. */
+        pd_axis_t topic = rnd_in(&sm->rng, 0, 4) ? sm->persona
+                                                 : (pd_axis_t)rnd_in(
+                                                       &sm->rng, 0, 3);
+        pd_ticket_opened_t *tk = &ev->u.ticket;
+        tk->ticket_id = pd_arena_printf(sm->ctx->arena, "%s-t%d",
+                                        sm->customer, sm->serial);
+        tk->category  = profiles[topic].category;
+        tk->subject   = sm->loc->subject[topic];
+        tk->text      = sm->loc->text[topic];
+        tk->priority  = prio[rnd_in(&sm->rng, 0, 3)];
+        tk->channel   = chan[rnd_in(&sm->rng, 0, 2)];
+        tk->language  = sm->loc->lang;
+        if (rnd_in(&sm->rng, 0, 1))
+                return sample_survey(sm, at + rnd_in(&sm->rng, 1, 72) *
+                                                  MS_PER_HOUR,
+                                     PD_SURVEY_CSAT);
+        return tk->ticket_id ? 0 : -1;
+}
+
+static int sample_customer(sample_t *sm, size_t i)
+{
+        const persona_profile_t *pp = &profiles[sm->persona];
+        int64_t sale = SAMPLE_EPOCH +
+                       rnd_in(&sm->rng, 0, 364) * MS_PER_DAY +
+                       rnd_in(&sm->rng, 8, 17) * MS_PER_HOUR;
+        double value = pp->value * rnd_in(&sm->rng, 60, 160) / 100.0;
+        int64_t close = sale + (pp->close_days + rnd_in(&sm->rng, -10, 20)) *
+                                   MS_PER_DAY;
+        int err = sample_sale(sm, sale, value);
+        err |= sample_renewal(sm, sale, value);
+        pd_event_t *ev = sample_event(sm, PD_EV_CHECKPOINTS_RECORDED,
+                                      sale + 14 * MS_PER_DAY);
+        err |= !ev || kv(&ev->u.checkpoints, sm->ctx->arena, "kickoff_focus",
+                         pp->checkpoints[0][1]);
+        for (int t = rnd_in(&sm->rng, 1, 3); !err && t > 0; t--)
+                err |= sample_ticket(sm, sale + rnd_in(&sm->rng, 3, 150) *
+                                                    MS_PER_DAY);
+        /* One in ten never reports a close: the worker falls back to the
+         * plan's last milestone. */
+        if (!err && rnd_in(&sm->rng, 0, 9)) {
+                err |= !sample_event(sm, PD_EV_IMPLEMENTATION_CLOSED, close);
+                err |= sample_survey(sm, close + rnd_in(&sm->rng, 2, 10) *
+                                                     MS_PER_DAY,
+                                     PD_SURVEY_NPS);
+        }
+        if (!err && i % 20 == 7) /* the right to be forgotten, late on */
+                err |= !sample_event(sm, PD_EV_CUSTOMER_ERASED,
+                                     sale + 400 * MS_PER_DAY);
+        return err;
+}
+
+pd_err_t pd_import_generate_sample(uint64_t seed, size_t n_customers,
+                                   pd_arena_t *arena,
+                                   pd_import_result_t *res)
+{
+        pd_err_t err = PD_OK;
+        char errstr[128];
+        ctx_t ctx = {.arena       = arena,
+                     .res         = res,
+                     .errstr      = errstr,
+                     .errstr_size = sizeof(errstr)};
+        sample_t sm = {.ctx = &ctx, .rng = seed};
+
+        ctx.ds = dataset_add(res, "sample");
+        if (!ctx.ds) {
+                err = PD_ERR_INVALID;
+                goto out;
+        }
+        ctx.ds->present = true;
+        ctx.ds->note    = pd_arena_printf(arena, "generated: seed %llu, %zu "
+                                                 "customers",
+                                          (unsigned long long)seed,
+                                          n_customers);
+        snprintf(sm.file, sizeof(sm.file), "seed-%llu",
+                 (unsigned long long)seed);
+        for (size_t i = 0; !err && i < n_customers; i++) {
+                snprintf(sm.customer, sizeof(sm.customer), "sample:cust-%04zu",
+                         i);
+                sm.serial  = 0;
+                sm.persona = (pd_axis_t)(i % PD_AXIS__CNT);
+                sm.loc     = &locales[i % N_LOCALES];
+                ctx.ds->rows++;
+                if (sample_customer(&sm, i))
+                        err = PD_ERR_NOMEM;
+        }
+        if (!err && sort_events(res))
+                err = PD_ERR_NOMEM;
+out:
+        return err;
+}

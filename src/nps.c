@@ -44,8 +44,8 @@ bool pd_nps_score(const pd_nps_t *nps, int32_t *score)
                 return false;
         /* Round the magnitude, then apply the sign: half away from zero. */
         uint64_t diff = p >= d ? (uint64_t)(p - d) : (uint64_t)(d - p);
-        int64_t mag   = div_round(100 * diff, n);
-        *score        = (int32_t)(p >= d ? mag : -mag);
+        int64_t mag = div_round(100 * diff, n);
+        *score = (int32_t)(p >= d ? mag : -mag);
         return true;
 }
 

@@ -1131,3 +1131,589 @@ int32_t pd_model_version(const pd_model_t *model)
 {
         return model->version;
 }
+
+/* ---- apply: collecting an event's contributions ------------------------- */
+
+typedef struct contrib_s {
+        const char *signal;
+        pd_axis_t axis;
+        double w; /* at the event's time */
+} contrib_t;
+
+typedef struct apply_s {
+        const pd_model_t *model;
+        const pd_marker_t *marker;
+        pd_arena_t *arena;
+        contrib_t *v; /* one per (signal, axis) */
+        size_t n, cap;
+        bool nomem;
+} apply_t;
+
+static void push(apply_t *ap, const char *signal, pd_axis_t axis, double w)
+{
+        for (size_t i = 0; i < ap->n; i++)
+                if (ap->v[i].axis == axis && !strcmp(ap->v[i].signal, signal)) {
+                        ap->v[i].w += w;
+                        return;
+                }
+        if (ap->n == ap->cap) {
+                size_t cap   = ap->cap ? ap->cap * 2 : 32;
+                contrib_t *v = pd_arena_alloc(ap->arena, cap * sizeof(*v));
+                if (!v) {
+                        ap->nomem = true;
+                        return;
+                }
+                if (ap->n)
+                        memcpy(v, ap->v, ap->n * sizeof(*v));
+                ap->v   = v;
+                ap->cap = cap;
+        }
+        ap->v[ap->n++] = (contrib_t){signal, axis, w};
+}
+
+/* Adds one contribution per axis that w moves, all under one signal
+ * "<prefix><name>". */
+static void add(apply_t *ap, const double w[NAX], const char *prefix,
+                const char *name)
+{
+        bool any = false;
+        for (int a = 0; a < NAX; a++)
+                any |= w[a] != 0;
+        if (!any || ap->nomem)
+                return;
+        char *signal = pd_arena_printf(ap->arena, "%s%s", prefix, name);
+        if (!signal) {
+                ap->nomem = true;
+                return;
+        }
+        for (int a = 0; a < NAX; a++)
+                if (w[a] != 0)
+                        push(ap, signal, (pd_axis_t)a, w[a]);
+}
+
+static const wentry_t *wt_find(apply_t *ap, const wtable_t *t,
+                               const char *value)
+{
+        if (!value || !*value || !t->n)
+                return NULL;
+        named_t k = {.key = norm_key_arena(ap->arena, value)};
+        if (!k.key) {
+                ap->nomem = true;
+                return NULL;
+        }
+        return bsearch(&k, t->v, t->n, sizeof(*t->v), named_cmp);
+}
+
+/* Adds the entry of value; returns whether there was one. */
+static bool add_exact(apply_t *ap, const wtable_t *t, const char *prefix,
+                      const char *value)
+{
+        const wentry_t *e = wt_find(ap, t, value);
+        if (e)
+                add(ap, e->w, prefix, e->id.name);
+        return e != NULL;
+}
+
+static void add_any(apply_t *ap, const wtable_t *t, const char *prefix,
+                    const char *value)
+{
+        if (value && *value && t->has_any)
+                add(ap, t->any.w, prefix, "*");
+}
+
+/* A multi-valued answer or category ("integrations, manual_work",
+ * "Technical Support/Incident") matches whole first, else part by part.
+ * Returns how many entries matched. */
+static int add_parts(apply_t *ap, const wtable_t *t, const char *prefix,
+                     const char *value)
+{
+        static const char seps[] = ",;/|";
+        char *copy, *save = NULL;
+        int hits = 0;
+        if (add_exact(ap, t, prefix, value))
+                return 1;
+        if (!value || !strpbrk(value, seps))
+                return 0;
+        copy = pd_arena_strdup(ap->arena, value);
+        if (!copy) {
+                ap->nomem = true;
+                return 0;
+        }
+        for (char *p = strtok_r(copy, seps, &save); p;
+             p = strtok_r(NULL, seps, &save))
+                hits += add_exact(ap, t, prefix, p);
+        return hits;
+}
+
+static void add_band(apply_t *ap, const bands_t *b, const char *prefix,
+                     double value)
+{
+        for (size_t i = 0; i < b->n; i++) {
+                if (value >= b->v[i].min && value <= b->v[i].max) {
+                        add(ap, b->v[i].w, prefix, b->v[i].name);
+                        return;
+                }
+        }
+}
+
+/* ---- apply: text -------------------------------------------------------- */
+
+/* "de", "DE", "de-AT", "de_DE" -> the lexicon for de. */
+static const lang_t *lang_of(const pd_model_t *model, const char *code)
+{
+        char c[3];
+        if (!code || !code[0] || !code[1] ||
+            (code[2] && code[2] != '-' && code[2] != '_'))
+                return NULL;
+        c[0] = (char)(code[0] | 0x20);
+        c[1] = (char)(code[1] | 0x20);
+        c[2] = '\0';
+        return find_lang(model, c);
+}
+
+static size_t count_stopwords(const lang_t *lang, const char *norm)
+{
+        size_t hits = 0;
+        char word[32];
+        for (const char *p = norm; *p;) {
+                size_t n = strcspn(p, " ");
+                if (n && n < sizeof(word) && lang->n_stop) {
+                        const char *w = word;
+                        memcpy(word, p, n);
+                        word[n] = '\0';
+                        hits += bsearch(&w, lang->stop, lang->n_stop,
+                                        sizeof(*lang->stop), str_cmp) != NULL;
+                }
+                p += n + (p[n] == ' ');
+        }
+        return hits;
+}
+
+/* Most stop-word hits wins; a tie goes to the first code alphabetically,
+ * which keeps the choice deterministic. */
+static const lang_t *detect_lang(const pd_model_t *model, const char *norm)
+{
+        const lang_t *lang = NULL;
+        size_t best        = 0;
+        for (size_t i = 0; i < model->n_langs; i++) {
+                size_t hits = count_stopwords(&model->langs[i], norm);
+                if (hits > best) {
+                        best = hits;
+                        lang = &model->langs[i];
+                }
+        }
+        return lang;
+}
+
+static const lang_t *pick_lang(const apply_t *ap, const char *declared,
+                               const char *norm)
+{
+        const pd_model_t *model = ap->model;
+        const lang_t *lang      = lang_of(model, declared);
+        if (!lang)
+                lang = detect_lang(model, norm);
+        if (!lang)
+                lang = lang_of(model, ap->marker->language);
+        if (!lang)
+                lang = find_lang(model, model->default_lang);
+        return lang;
+}
+
+static char *normalise(apply_t *ap, const char *const *parts, size_t n)
+{
+        size_t len = 3, o = 0;
+        for (size_t i = 0; i < n; i++)
+                len += parts[i] ? 2 * strlen(parts[i]) + 3 : 0;
+        char *norm = pd_arena_alloc(ap->arena, len);
+        if (!norm) {
+                ap->nomem = true;
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (parts[i])
+                        o = norm_append(norm, o, parts[i]);
+        return norm;
+}
+
+/* Scans the text parts with the lexicon of their language; each term
+ * counts once per event, and an axis gets at most the model's text cap per
+ * event (hits scaled down proportionally) so one long ticket cannot
+ * outweigh what the customer said at the sale.  Returns the hit count. */
+static int add_text(apply_t *ap, const char *prefix, const char *declared,
+                    const char *const *parts, size_t n)
+{
+        char *norm = normalise(ap, parts, n);
+        const lang_t *lang = norm ? pick_lang(ap, declared, norm) : NULL;
+        double sum[NAX] = {0}, scale[NAX];
+        bool *hit;
+        int hits = 0;
+        if (!lang || !lang->n_terms)
+                return 0;
+        hit = pd_arena_alloc(ap->arena, lang->n_terms * sizeof(*hit));
+        char *lprefix = pd_arena_printf(ap->arena, "%s%s:", prefix, lang->code);
+        if (!hit || !lprefix) {
+                ap->nomem = true;
+                return 0;
+        }
+        for (size_t i = 0; i < lang->n_terms; i++) {
+                hit[i] = strstr(norm, lang->terms[i].pat) != NULL;
+                if (hit[i])
+                        sum[lang->terms[i].axis] += fabs(lang->terms[i].w);
+        }
+        for (int a = 0; a < NAX; a++)
+                scale[a] = ap->model->text_cap > 0 && sum[a] > ap->model->text_cap
+                               ? ap->model->text_cap / sum[a]
+                               : 1.0;
+        for (size_t i = 0; i < lang->n_terms; i++) {
+                const term_t *t = &lang->terms[i];
+                double w[NAX]   = {0};
+                if (!hit[i])
+                        continue;
+                w[t->axis] = t->w * scale[t->axis];
+                add(ap, w, lprefix, t->name);
+                hits++;
+        }
+        return hits;
+}
+
+/* ---- apply: per event kind ---------------------------------------------- */
+
+static const checkpoint_t *find_checkpoint(apply_t *ap, const char *id)
+{
+        const pd_model_t *model = ap->model;
+        if (!id || !model->n_cps)
+                return NULL;
+        named_t k = {.key = norm_key_arena(ap->arena, id)};
+        if (!k.key) {
+                ap->nomem = true;
+                return NULL;
+        }
+        return bsearch(&k, model->cps, model->n_cps, sizeof(*model->cps),
+                       named_cmp);
+}
+
+/* A listed answer wins; a free-text answer of a scan_text checkpoint goes
+ * through the lexicons; anything else gets the checkpoint's "*". */
+static void add_checkpoints(apply_t *ap, const pd_kvs_t *kvs)
+{
+        for (size_t i = 0; i < kvs->n && !ap->nomem; i++) {
+                const checkpoint_t *cp = find_checkpoint(ap, kvs->v[i].key);
+                const char *answer     = kvs->v[i].value;
+                if (!cp || !answer || !*answer)
+                        continue;
+                char *prefix = pd_arena_printf(ap->arena, "checkpoint:%s=",
+                                               cp->id.name);
+                char *tprefix = pd_arena_printf(ap->arena, "checkpoint:%s~text.",
+                                                cp->id.name);
+                if (!prefix || !tprefix) {
+                        ap->nomem = true;
+                        break;
+                }
+                if (add_parts(ap, &cp->answers, prefix, answer))
+                        continue;
+                if (cp->scan_text && add_text(ap, tprefix, NULL, &answer, 1))
+                        continue;
+                add_any(ap, &cp->answers, prefix, answer);
+        }
+}
+
+static void add_value(apply_t *ap, const wtable_t *t, const char *prefix,
+                      const char *value)
+{
+        if (!add_exact(ap, t, prefix, value))
+                add_any(ap, t, prefix, value);
+}
+
+static void collect_sale(apply_t *ap, const pd_sale_closed_t *sale)
+{
+        const pd_model_t *model = ap->model;
+        for (size_t i = 0; i < sale->products.n; i++)
+                add_value(ap, &model->products, "product:",
+                          sale->products.v[i]);
+        add_value(ap, &model->sector, "sector:", sale->sector);
+        add_value(ap, &model->region, "region:", sale->region);
+        if (sale->employees >= 0)
+                add_band(ap, &model->employees, "employees:",
+                         (double)sale->employees);
+        if (sale->revenue >= 0)
+                add_band(ap, &model->revenue, "revenue:", sale->revenue);
+        add_checkpoints(ap, &sale->checkpoints);
+}
+
+static void collect_ticket(apply_t *ap, const pd_ticket_opened_t *ticket)
+{
+        const pd_model_t *model  = ap->model;
+        const char *const text[] = {ticket->subject, ticket->text};
+        if (!add_parts(ap, &model->category, "ticket.category:",
+                       ticket->category))
+                add_any(ap, &model->category, "ticket.category:",
+                        ticket->category);
+        add_value(ap, &model->priority, "ticket.priority:", ticket->priority);
+        add_text(ap, "text.", ticket->language, text, 2);
+}
+
+static void collect_survey(apply_t *ap, const pd_survey_returned_t *survey)
+{
+        bool nps = survey->kind == PD_SURVEY_NPS;
+        add_band(ap, nps ? &ap->model->nps : &ap->model->csat,
+                 nps ? "survey.NPS:" : "survey.CSAT:", survey->score);
+        add_text(ap, "text.", NULL, &survey->comment, 1);
+}
+
+static void collect(apply_t *ap, const pd_event_t *ev)
+{
+        switch (ev->kind) {
+        case PD_EV_SALE_CLOSED:
+                collect_sale(ap, &ev->u.sale);
+                break;
+        case PD_EV_CHECKPOINTS_RECORDED:
+                add_checkpoints(ap, &ev->u.checkpoints);
+                break;
+        case PD_EV_TICKET_OPENED:
+                collect_ticket(ap, &ev->u.ticket);
+                break;
+        case PD_EV_SURVEY_RETURNED:
+                collect_survey(ap, &ev->u.survey);
+                break;
+        default: /* carries no persona signal */
+                break;
+        }
+}
+
+/* ---- apply: scores, evidence, dominant ---------------------------------- */
+
+/* 2^(-age/half_life); a negative age counts as zero so nothing is ever
+ * boosted. */
+static double decay(const pd_model_t *model, int64_t age)
+{
+        return age > 0 ? exp2(-(double)age / model->half_life_ms) : 1.0;
+}
+
+typedef struct cand_s {
+        pd_evidence_t e;
+        double mag; /* |weight| decayed to the marker's new time */
+} cand_t;
+
+static const char *nz(const char *s)
+{
+        return s ? s : "";
+}
+
+/* Largest first; ties by newer, then by signal, axis and event id, so the
+ * kept list never depends on input order. */
+static int cand_cmp(const void *a, const void *b)
+{
+        const cand_t *x = a, *y = b;
+        int c;
+        if (x->mag != y->mag)
+                return x->mag > y->mag ? -1 : 1;
+        if (x->e.at != y->e.at)
+                return x->e.at > y->e.at ? -1 : 1;
+        if ((c = strcmp(nz(x->e.signal), nz(y->e.signal))))
+                return c;
+        if (x->e.axis != y->e.axis)
+                return x->e.axis < y->e.axis ? -1 : 1;
+        return strcmp(nz(x->e.event_id), nz(y->e.event_id));
+}
+
+/* The same signal on the same axis accumulates into one entry, expressed
+ * at the newer of the two times. */
+static void fold(const pd_model_t *model, pd_evidence_t *old,
+                 const pd_evidence_t *add_e)
+{
+        int64_t at  = old->at > add_e->at ? old->at : add_e->at;
+        old->weight = old->weight * decay(model, at - old->at) +
+                      add_e->weight * decay(model, at - add_e->at);
+        if (add_e->at >= old->at)
+                old->event_id = add_e->event_id;
+        old->at = at;
+}
+
+static size_t merge_candidates(const apply_t *ap, const pd_marker_t *marker,
+                               const pd_event_t *ev, const char *event_id,
+                               int64_t t_ev, cand_t *c)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < marker->n_evidence; i++)
+                c[n++].e = marker->evidence[i];
+        for (size_t k = 0; k < ap->n; k++) {
+                pd_evidence_t e = {ap->v[k].signal, ap->v[k].axis, ap->v[k].w,
+                                   event_id, t_ev};
+                size_t j = 0;
+                while (j < n && !(c[j].e.axis == e.axis &&
+                                  !strcmp(nz(c[j].e.signal), e.signal)))
+                        j++;
+                if (j < n)
+                        fold(ap->model, &c[j].e, &e);
+                else
+                        c[n++].e = e;
+        }
+        return n;
+}
+
+static pd_err_t update_evidence(const apply_t *ap, pd_marker_t *marker,
+                                const pd_event_t *ev, int64_t t_ev,
+                                int64_t t_now)
+{
+        pd_err_t err = PD_OK;
+        cand_t *c    = pd_arena_alloc(ap->arena, (marker->n_evidence + ap->n + 1) *
+                                                  sizeof(*c));
+        char *event_id = pd_arena_strdup(ap->arena, ev->event_id);
+        size_t n, keep = 0;
+        if (!c || (ev->event_id && !event_id)) {
+                err = PD_ERR_NOMEM;
+                goto out;
+        }
+        n = merge_candidates(ap, marker, ev, event_id, t_ev, c);
+        for (size_t i = 0; i < n; i++)
+                c[i].mag = fabs(c[i].e.weight) *
+                           decay(ap->model, t_now - c[i].e.at);
+        qsort(c, n, sizeof(*c), cand_cmp);
+        for (size_t i = 0; i < n && keep < PD_MARKER_EVIDENCE_MAX; i++)
+                if (c[i].mag > 0)
+                        marker->evidence[keep++] = c[i].e;
+        marker->n_evidence = keep;
+out:
+        return err;
+}
+
+static pd_axis_t best_other(const pd_marker_t *marker, pd_axis_t skip)
+{
+        pd_axis_t best = PD_AXIS__CNT;
+        for (int a = 0; a < NAX; a++)
+                if ((pd_axis_t)a != skip &&
+                    (best == PD_AXIS__CNT || marker->axis[a] > marker->axis[best]))
+                        best = (pd_axis_t)a;
+        return best;
+}
+
+/* The first evidence just sets the dominant; after that a challenger must
+ * lead by more than the hysteresis, so one odd ticket does not flip the
+ * team a customer works with. */
+static void update_dominant(const pd_model_t *model, pd_marker_t *marker,
+                            bool had, bool *changed, pd_axis_t *before)
+{
+        pd_axis_t best = best_other(marker, PD_AXIS__CNT);
+        pd_axis_t cur  = marker->dominant;
+        if (!had) {
+                if (marker->n_evidence || (unsigned)cur >= PD_AXIS__CNT)
+                        marker->dominant = best;
+        } else if (best != cur &&
+                   marker->axis[best] - marker->axis[cur] > model->hysteresis) {
+                *before          = cur;
+                *changed         = true;
+                marker->dominant = best;
+        }
+        marker->margin = marker->axis[marker->dominant] -
+                         marker->axis[best_other(marker, marker->dominant)];
+}
+
+pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
+                          const pd_event_t *ev, pd_arena_t *arena,
+                          bool *changed, pd_axis_t *before)
+{
+        apply_t ap = {.model = model, .marker = marker, .arena = arena};
+        bool had   = marker->n_evidence > 0 &&
+                   (unsigned)marker->dominant < PD_AXIS__CNT;
+        bool changed_dummy;
+        pd_axis_t before_dummy;
+        pd_err_t err;
+        /* updated_at is the time the scores are decayed to; an event without
+         * a time is taken as happening then. */
+        int64_t t_ev  = ev->occurred_at ? ev->occurred_at : marker->updated_at;
+        int64_t t_now = t_ev > marker->updated_at ? t_ev : marker->updated_at;
+        changed       = changed ? changed : &changed_dummy;
+        before        = before ? before : &before_dummy;
+        *changed      = false;
+        *before       = marker->dominant;
+        collect(&ap, ev);
+        err = ap.nomem ? PD_ERR_NOMEM : PD_OK;
+        if (!err)
+                err = update_evidence(&ap, marker, ev, t_ev, t_now);
+        if (err)
+                goto out;
+        /* Only now, with every allocation done, do the scores move. */
+        double age_decay = marker->updated_at
+                               ? decay(model, t_now - marker->updated_at)
+                               : 1.0;
+        for (int a = 0; a < NAX; a++)
+                marker->axis[a] *= age_decay;
+        for (size_t k = 0; k < ap.n; k++)
+                marker->axis[ap.v[k].axis] +=
+                    ap.v[k].w * decay(model, t_now - t_ev);
+        update_dominant(model, marker, had, changed, before);
+        marker->model_version = model->version;
+out:
+        return err;
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+static bool key_in(char *const *keys, size_t n, const char *key)
+{
+        for (size_t i = 0; key && i < n; i++)
+                if (!strcmp(keys[i], key))
+                        return true;
+        return false;
+}
+
+/* The category matches whole or by any of its parts, as in scoring. */
+static bool category_in(const rule_t *rule, pd_arena_t *arena,
+                        const char *category)
+{
+        static const char seps[] = ",;/|";
+        char *copy, *save = NULL;
+        bool found;
+        if (!rule->n_cats)
+                return true;
+        if (!category)
+                return false;
+        found = key_in(rule->cats, rule->n_cats, norm_key_arena(arena, category));
+        copy  = found ? NULL : pd_arena_strdup(arena, category);
+        for (char *p = copy ? strtok_r(copy, seps, &save) : NULL; p && !found;
+             p = strtok_r(NULL, seps, &save))
+                found = key_in(rule->cats, rule->n_cats, norm_key_arena(arena, p));
+        return found;
+}
+
+static bool rule_matches(const rule_t *rule, const pd_marker_t *marker,
+                         const pd_ticket_opened_t *ticket, pd_arena_t *arena)
+{
+        bool known = marker && marker->n_evidence > 0;
+        if (rule->persona != PD_AXIS__CNT &&
+            (!known || rule->persona != marker->dominant))
+                return false;
+        if (rule->n_prios &&
+            (!ticket->priority ||
+             !key_in(rule->prios, rule->n_prios,
+                     norm_key_arena(arena, ticket->priority))))
+                return false;
+        return category_in(rule, arena, ticket->category);
+}
+
+const char *pd_persona_route_ticket(const pd_model_t *model,
+                                    const pd_marker_t *marker,
+                                    const pd_ticket_opened_t *ticket,
+                                    pd_arena_t *arena, const char **reason)
+{
+        const char *queue = model->route_default ? model->route_default
+                                                 : DEFAULT_QUEUE;
+        bool known        = marker && marker->n_evidence > 0;
+        for (size_t i = 0; i < model->n_rules; i++) {
+                if (rule_matches(&model->rules[i], marker, ticket, arena)) {
+                        queue = model->rules[i].queue;
+                        break;
+                }
+        }
+        if (reason) {
+                *reason = pd_arena_printf(
+                    arena, "persona=%s margin=%.2f category=%s priority=%s",
+                    known ? pd_axis_name(marker->dominant) : "none",
+                    known ? marker->margin : 0.0,
+                    ticket->category ? ticket->category : "-",
+                    ticket->priority ? ticket->priority : "-");
+                if (!*reason)
+                        *reason = "";
+        }
+        return queue;
+}

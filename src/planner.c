@@ -10,7 +10,7 @@
 
 #include "schedule.h"
 
-#define PM_ROLE "project_manager"
+#define PM_ROLE    "project_manager"
 #define MS_PER_DAY (86400LL * 1000)
 
 /* ---- the catalog ------------------------------------------------------ */
@@ -126,13 +126,13 @@ static void scan_value(scan_t *s)
  * array at s; false when there is none. */
 static bool scan_into(scan_t *s, const loc_t *seg)
 {
-        size_t i   = 0;
+        bool found = false;
         char close = seg->key ? '}' : ']';
         s->p++;
-        for (;; i++) {
+        for (size_t i = 0; !found; i++) {
                 scan_ws(s);
                 if (!*s->p || *s->p == close)
-                        return false;
+                        break;
                 if (seg->key) {
                         const char *k = s->p + 1;
                         scan_string(s);
@@ -140,17 +140,19 @@ static bool scan_into(scan_t *s, const loc_t *seg)
                         scan_ws(s);
                         s->p++; /* ':' */
                         scan_ws(s);
-                        if (len == strlen(seg->key) &&
-                            !memcmp(k, seg->key, len))
-                                return true;
-                } else if (i == seg->index) {
-                        return true;
+                        found = len == strlen(seg->key) &&
+                                !memcmp(k, seg->key, len);
+                } else {
+                        found = i == seg->index;
                 }
+                if (found)
+                        break;
                 scan_value(s);
                 scan_ws(s);
                 if (*s->p == ',')
                         s->p++;
         }
+        return found;
 }
 
 /* Line of the deepest part of the path that exists in text. */
@@ -176,14 +178,12 @@ static int locate(const char *text, const loc_t *loc)
 
 static void loc_render(const loc_t *loc, char *buf, size_t size)
 {
-        if (!loc || !loc->up) {
-                snprintf(buf, size, "(top)");
-                return;
-        }
         char up[256] = "";
-        if (loc->up->up)
+        if (loc && loc->up && loc->up->up)
                 loc_render(loc->up, up, sizeof(up));
-        if (loc->key)
+        if (!loc || !loc->up)
+                snprintf(buf, size, "(top)");
+        else if (loc->key)
                 snprintf(buf, size, "%s%s%s", up, *up ? "." : "", loc->key);
         else
                 snprintf(buf, size, "%s[%zu]", up, loc->index);
@@ -219,7 +219,7 @@ static pd_err_t fail(const ctx_t *ctx, const loc_t *loc, const char *fmt, ...)
 static pd_err_t read_text(ctx_t *ctx)
 {
         pd_err_t err = PD_OK;
-        FILE *f      = fopen(ctx->path, "rb");
+        FILE *f = fopen(ctx->path, "rb");
         size_t cap = 0, len = 0;
         if (!f) {
                 snprintf(ctx->errstr, ctx->errstr_size, "%s: cannot open: %s",
@@ -229,7 +229,7 @@ static pd_err_t read_text(ctx_t *ctx)
         }
         for (;;) {
                 if (len + 4096 + 1 > cap) {
-                        cap       = cap ? cap * 2 : 16384;
+                        cap = cap ? cap * 2 : 16384;
                         char *txt = realloc(ctx->text, cap);
                         if (!txt) {
                                 err = PD_ERR_NOMEM;
@@ -258,7 +258,7 @@ out:
 static pd_err_t load_json(ctx_t *ctx, json_t **rootp)
 {
         json_error_t jerr;
-        loc_t top    = {NULL, NULL, 0};
+        loc_t top = {NULL, NULL, 0};
         pd_err_t err = read_text(ctx);
         if (err)
                 goto out;
@@ -280,63 +280,69 @@ static pd_err_t check_keys(const ctx_t *ctx, const loc_t *at, json_t *obj,
 {
         const char *key;
         json_t *v;
+        pd_err_t err = PD_OK;
         json_object_foreach(obj, key, v)
         {
                 size_t i = 0;
                 while (allowed[i] && strcmp(allowed[i], key))
                         i++;
-                if (!allowed[i]) {
-                        loc_t kl = {at, key, 0};
-                        return fail(ctx, &kl, "unknown key");
-                }
+                loc_t kl = {at, key, 0};
+                if (!allowed[i] && !err)
+                        err = fail(ctx, &kl, "unknown key");
         }
-        return PD_OK;
+        return err;
 }
 
 static pd_err_t get_object(const ctx_t *ctx, const loc_t *at, json_t *v)
 {
+        pd_err_t err = PD_OK;
         if (!v)
-                return fail(ctx, at, "missing");
-        if (!json_is_object(v))
-                return fail(ctx, at, "must be an object");
-        return PD_OK;
+                err = fail(ctx, at, "missing");
+        else if (!json_is_object(v))
+                err = fail(ctx, at, "must be an object");
+        return err;
 }
 
 static pd_err_t get_string(const ctx_t *ctx, const loc_t *at, json_t *v,
                            const char **out)
 {
+        pd_err_t err = PD_OK;
         if (!v)
-                return fail(ctx, at, "missing");
-        if (!json_is_string(v) || !*json_string_value(v))
-                return fail(ctx, at, "must be a non-empty string");
-        *out = pd_arena_strdup(ctx->arena, json_string_value(v));
-        return *out ? PD_OK : PD_ERR_NOMEM;
+                err = fail(ctx, at, "missing");
+        else if (!json_is_string(v) || !*json_string_value(v))
+                err = fail(ctx, at, "must be a non-empty string");
+        else if (!(*out = pd_arena_strdup(ctx->arena, json_string_value(v))))
+                err = PD_ERR_NOMEM;
+        return err;
 }
 
 static pd_err_t get_int(const ctx_t *ctx, const loc_t *at, json_t *v,
                         int32_t min, int32_t max, int32_t *out)
 {
+        pd_err_t err = PD_OK;
         if (!v)
-                return fail(ctx, at, "missing");
-        if (!json_is_integer(v) || json_integer_value(v) < min ||
-            json_integer_value(v) > max)
-                return fail(ctx, at, "must be an integer from %d to %d", min,
-                            max);
-        *out = (int32_t)json_integer_value(v);
-        return PD_OK;
+                err = fail(ctx, at, "missing");
+        else if (!json_is_integer(v) || json_integer_value(v) < min ||
+                 json_integer_value(v) > max)
+                err =
+                    fail(ctx, at, "must be an integer from %d to %d", min, max);
+        else
+                *out = (int32_t)json_integer_value(v);
+        return err;
 }
 
 static pd_err_t get_number(const ctx_t *ctx, const loc_t *at, json_t *v,
                            double min, double max, double *out)
 {
+        pd_err_t err = PD_OK;
         if (!v)
-                return fail(ctx, at, "missing");
-        if (!json_is_number(v) || json_number_value(v) < min ||
-            json_number_value(v) > max)
-                return fail(ctx, at, "must be a number from %g to %g", min,
-                            max);
-        *out = json_number_value(v);
-        return PD_OK;
+                err = fail(ctx, at, "missing");
+        else if (!json_is_number(v) || json_number_value(v) < min ||
+                 json_number_value(v) > max)
+                err = fail(ctx, at, "must be a number from %g to %g", min, max);
+        else
+                *out = json_number_value(v);
+        return err;
 }
 
 /* An array of non-empty strings; min_n is the least count allowed. */
@@ -345,9 +351,8 @@ static pd_err_t get_strings(const ctx_t *ctx, const loc_t *at, json_t *v,
 {
         pd_err_t err = PD_OK;
         if (!v || !json_is_array(v) || json_array_size(v) < min_n) {
-                err = fail(ctx, at, "must be an array of %s%s strings",
-                           min_n ? "at least one" : "",
-                           min_n ? "" : "non-empty");
+                err = fail(ctx, at, "must be %s array of non-empty strings",
+                           min_n ? "a non-empty" : "an");
                 goto out;
         }
         out->n = json_array_size(v);
@@ -373,17 +378,18 @@ static bool strs_has(const pd_strs_t *strs, const char *s)
 }
 
 /* Every role a template names must be one of its team roles. */
-static pd_err_t check_roles(const ctx_t *ctx, const loc_t *at,
-                            const tmpl_t *t, const pd_strs_t *roles)
+static pd_err_t check_roles(const ctx_t *ctx, const loc_t *at, const tmpl_t *t,
+                            const pd_strs_t *roles)
 {
-        for (size_t i = 0; i < roles->n; i++) {
+        pd_err_t err = PD_OK;
+        for (size_t i = 0; i < roles->n && !err; i++) {
                 loc_t el = {at, NULL, i};
                 if (!strs_has(&t->team_roles, roles->v[i]) &&
                     strcmp(roles->v[i], PM_ROLE))
-                        return fail(ctx, &el, "role '%s' is not in team_roles",
-                                    roles->v[i]);
+                        err = fail(ctx, &el, "role '%s' is not in team_roles",
+                                   roles->v[i]);
         }
-        return PD_OK;
+        return err;
 }
 
 static pd_err_t load_milestone(const ctx_t *ctx, const loc_t *at, json_t *v,
@@ -395,8 +401,8 @@ static pd_err_t load_milestone(const ctx_t *ctx, const loc_t *at, json_t *v,
         if (!err)
                 err = check_keys(ctx, at, v, keys);
         if (!err)
-                err = get_string(ctx, &ln, json_object_get(v, "name"),
-                                 &ms->name);
+                err =
+                    get_string(ctx, &ln, json_object_get(v, "name"), &ms->name);
         if (!err)
                 err = get_int(ctx, &ld, json_object_get(v, "day"), 0, 3650,
                               &ms->day);
@@ -405,8 +411,8 @@ static pd_err_t load_milestone(const ctx_t *ctx, const loc_t *at, json_t *v,
                                  &ms->owner);
         if (!err && !strs_has(&t->team_roles, ms->owner) &&
             strcmp(ms->owner, PM_ROLE))
-                err = fail(ctx, &lo, "role '%s' is not in team_roles",
-                           ms->owner);
+                err =
+                    fail(ctx, &lo, "role '%s' is not in team_roles", ms->owner);
         return err;
 }
 
@@ -421,7 +427,7 @@ static pd_err_t load_milestones(const ctx_t *ctx, const loc_t *at, json_t *v,
                 goto out;
         }
         t->n_ms = json_array_size(v);
-        t->ms   = pd_arena_alloc(ctx->arena, t->n_ms * sizeof(*t->ms));
+        t->ms = pd_arena_alloc(ctx->arena, t->n_ms * sizeof(*t->ms));
         if (!t->ms) {
                 err = PD_ERR_NOMEM;
                 goto out;
@@ -438,35 +444,34 @@ out:
 static pd_err_t load_template(const ctx_t *ctx, const loc_t *at, json_t *v,
                               tmpl_t *t)
 {
-        static const char *const keys[] = {"id",        "persona",
-                                           "description", "team_roles",
-                                           "attendees", "milestones",
-                                           NULL};
+        static const char *const keys[] = {
+            "id",        "persona",    "description", "team_roles",
+            "attendees", "milestones", NULL};
         loc_t li = {at, "id", 0}, lp = {at, "persona", 0};
         loc_t lt = {at, "team_roles", 0}, la = {at, "attendees", 0};
-        loc_t lm         = {at, "milestones", 0};
+        loc_t lm = {at, "milestones", 0};
         const char *axis = NULL;
-        pd_err_t err     = get_object(ctx, at, v);
+        pd_err_t err = get_object(ctx, at, v);
         if (!err)
                 err = check_keys(ctx, at, v, keys);
         if (!err)
                 err = get_string(ctx, &li, json_object_get(v, "id"), &t->id);
         if (!err)
-                err = get_string(ctx, &lp, json_object_get(v, "persona"),
-                                 &axis);
+                err =
+                    get_string(ctx, &lp, json_object_get(v, "persona"), &axis);
         if (!err && (t->persona = pd_axis_parse(axis)) == PD_AXIS__CNT)
                 err = fail(ctx, &lp, "'%s' is not a persona axis", axis);
         if (!err)
-                err = get_strings(ctx, &lt, json_object_get(v, "team_roles"),
-                                  1, &t->team_roles);
+                err = get_strings(ctx, &lt, json_object_get(v, "team_roles"), 1,
+                                  &t->team_roles);
         if (!err)
-                err = get_strings(ctx, &la, json_object_get(v, "attendees"),
-                                  0, &t->attendees);
+                err = get_strings(ctx, &la, json_object_get(v, "attendees"), 0,
+                                  &t->attendees);
         if (!err)
                 err = check_roles(ctx, &la, t, &t->attendees);
         if (!err)
-                err = load_milestones(ctx, &lm, json_object_get(v, "milestones"),
-                                      t);
+                err = load_milestones(ctx, &lm,
+                                      json_object_get(v, "milestones"), t);
         return err;
 }
 
@@ -491,21 +496,22 @@ static const tmpl_t *tmpl_by_id(const pd_catalog_t *cat, const char *id)
 static pd_err_t check_templates(const ctx_t *ctx, const loc_t *at,
                                 const pd_catalog_t *cat)
 {
-        for (size_t i = 0; i < cat->n_tmpls; i++) {
+        pd_err_t err = PD_OK;
+        for (size_t i = 0; i < cat->n_tmpls && !err; i++) {
+                const tmpl_t *t = &cat->tmpls[i];
                 loc_t el = {at, NULL, i};
                 loc_t lp = {&el, "persona", 0}, li = {&el, "id", 0};
-                if (tmpl_for(cat, cat->tmpls[i].persona) != &cat->tmpls[i])
-                        return fail(ctx, &lp, "second template for persona %s",
-                                    pd_axis_name(cat->tmpls[i].persona));
-                if (tmpl_by_id(cat, cat->tmpls[i].id) != &cat->tmpls[i])
-                        return fail(ctx, &li, "duplicate id '%s'",
-                                    cat->tmpls[i].id);
+                if (tmpl_for(cat, t->persona) != t)
+                        err = fail(ctx, &lp, "second template for persona %s",
+                                   pd_axis_name(t->persona));
+                else if (tmpl_by_id(cat, t->id) != t)
+                        err = fail(ctx, &li, "duplicate id '%s'", t->id);
         }
-        for (int a = 0; a < PD_AXIS__CNT; a++)
+        for (int a = 0; a < PD_AXIS__CNT && !err; a++)
                 if (!tmpl_for(cat, (pd_axis_t)a))
-                        return fail(ctx, at, "no template for persona %s",
-                                    pd_axis_name((pd_axis_t)a));
-        return PD_OK;
+                        err = fail(ctx, at, "no template for persona %s",
+                                   pd_axis_name((pd_axis_t)a));
+        return err;
 }
 
 static pd_err_t load_templates(ctx_t *ctx, pd_catalog_t *cat)
@@ -544,13 +550,12 @@ out:
 static pd_err_t load_weights(const ctx_t *ctx, const loc_t *at, json_t *v,
                              weights_t *w)
 {
-        static const char *const keys[] = {"persona",  "product",
-                                           "region",   "language",
-                                           "time_zone", "tolerance",
+        static const char *const keys[] = {"persona",  "product",   "region",
+                                           "language", "time_zone", "tolerance",
                                            NULL};
         double *dst[] = {&w->persona,  &w->product,   &w->region,
                          &w->language, &w->time_zone, &w->tolerance};
-        pd_err_t err  = PD_OK;
+        pd_err_t err = PD_OK;
         *w = (weights_t){4.0, 2.0, 1.5, 1.0, 0.5, 0.5};
         if (!v)
                 goto out; /* the defaults */
@@ -558,7 +563,7 @@ static pd_err_t load_weights(const ctx_t *ctx, const loc_t *at, json_t *v,
         if (!err)
                 err = check_keys(ctx, at, v, keys);
         for (size_t i = 0; keys[i] && !err; i++) {
-                loc_t lk    = {at, keys[i], 0};
+                loc_t lk = {at, keys[i], 0};
                 json_t *val = json_object_get(v, keys[i]);
                 if (val)
                         err = get_number(ctx, &lk, val, 0, 100, dst[i]);
@@ -584,14 +589,14 @@ static pd_err_t load_pools(const ctx_t *ctx, const loc_t *at, json_t *v,
         json_object_foreach(v, role, names)
         {
                 pool_t *pool = &cat->pools[cat->n_pools++];
-                loc_t lr     = {at, role, 0};
-                pool->role   = pd_arena_strdup(ctx->arena, role);
+                loc_t lr = {at, role, 0};
+                pool->role = pd_arena_strdup(ctx->arena, role);
                 err = get_strings(ctx, &lr, names, 1, &pool->names);
                 if (err || !pool->role)
                         break;
         }
 out:
-        return err ? err : PD_OK;
+        return err;
 }
 
 static pd_err_t load_skills(const ctx_t *ctx, const loc_t *at, json_t *v,
@@ -604,7 +609,7 @@ static pd_err_t load_skills(const ctx_t *ctx, const loc_t *at, json_t *v,
                 err = check_keys(ctx, at, v, keys);
         for (int a = 0; a < PD_AXIS__CNT && !err; a++) {
                 const char *name = pd_axis_name((pd_axis_t)a);
-                loc_t la         = {at, name, 0};
+                loc_t la = {at, name, 0};
                 err = get_number(ctx, &la, json_object_get(v, name), 0, 1,
                                  &pm->skill[a]);
         }
@@ -618,7 +623,7 @@ static pd_err_t load_pm_team(const ctx_t *ctx, const loc_t *at, json_t *v,
         json_t *name;
         pd_err_t err = v ? get_object(ctx, at, v) : PD_OK;
         if (err || !v)
-                return err;
+                goto out;
         json_object_foreach(v, role, name)
         {
                 loc_t lr = {at, role, 0};
@@ -629,19 +634,21 @@ static pd_err_t load_pm_team(const ctx_t *ctx, const loc_t *at, json_t *v,
                 if (err)
                         break;
         }
+out:
         return err;
 }
 
 static pd_err_t check_time_zones(const ctx_t *ctx, const loc_t *at,
                                  const pd_strs_t *tzs)
 {
-        for (size_t i = 0; i < tzs->n; i++) {
+        pd_err_t err = PD_OK;
+        for (size_t i = 0; i < tzs->n && !err; i++) {
                 loc_t el = {at, NULL, i};
                 if (!pd_schedule_tz_valid(tzs->v[i]))
-                        return fail(ctx, &el, "unknown time zone '%s'",
-                                    tzs->v[i]);
+                        err =
+                            fail(ctx, &el, "unknown time zone '%s'", tzs->v[i]);
         }
-        return PD_OK;
+        return err;
 }
 
 static pd_err_t load_pm(const ctx_t *ctx, const loc_t *at, json_t *v, pm_t *pm)
@@ -664,16 +671,14 @@ static pd_err_t load_pm(const ctx_t *ctx, const loc_t *at, json_t *v, pm_t *pm)
                               &pm->time_zones};
         for (int i = 0; i < 4 && !err; i++)
                 err = get_strings(ctx, &l[2 + i],
-                                  json_object_get(v, keys[2 + i]), 0,
-                                  lists[i]);
+                                  json_object_get(v, keys[2 + i]), 0, lists[i]);
         if (!err)
                 err = check_time_zones(ctx, &l[5], &pm->time_zones);
         if (!err)
                 err = get_int(ctx, &l[6], json_object_get(v, keys[6]), 1,
                               100000, &pm->capacity);
         if (!err)
-                err = load_pm_team(ctx, &l[7], json_object_get(v, keys[7]),
-                                   pm);
+                err = load_pm_team(ctx, &l[7], json_object_get(v, keys[7]), pm);
         return err;
 }
 
@@ -693,27 +698,31 @@ static const pm_t *pm_by_name(const pd_catalog_t *cat, const char *name)
         return NULL;
 }
 
+static bool staffed(const pd_catalog_t *cat, const char *role)
+{
+        bool pooled = !strcmp(role, PM_ROLE) || pool_for(cat, role);
+        bool own = cat->n_pms > 0; /* every manager brings their own */
+        for (size_t p = 0; !pooled && p < cat->n_pms; p++)
+                own = own && pd_kvs_get(&cat->pms[p].team, role);
+        return pooled || own;
+}
+
 /* Every team role of every template must be staffable for every manager:
  * from the manager's own team or from a pool. */
 static pd_err_t check_staffing(const ctx_t *ctx, const loc_t *at,
                                const pd_catalog_t *cat)
 {
-        for (size_t t = 0; t < cat->n_tmpls; t++) {
+        pd_err_t err = PD_OK;
+        for (size_t t = 0; t < cat->n_tmpls && !err; t++) {
                 const pd_strs_t *roles = &cat->tmpls[t].team_roles;
-                for (size_t r = 0; r < roles->n; r++) {
-                        const char *role = roles->v[r];
-                        if (!strcmp(role, PM_ROLE) || pool_for(cat, role))
-                                continue;
-                        for (size_t p = 0; p < cat->n_pms; p++)
-                                if (!pd_kvs_get(&cat->pms[p].team, role))
-                                        return fail(
-                                            ctx, at,
-                                            "no pool for role '%s' of "
-                                            "template '%s'",
-                                            role, cat->tmpls[t].id);
-                }
+                for (size_t r = 0; r < roles->n && !err; r++)
+                        if (!staffed(cat, roles->v[r]))
+                                err = fail(ctx, at,
+                                           "no pool for role '%s' of "
+                                           "template '%s'",
+                                           roles->v[r], cat->tmpls[t].id);
         }
-        return PD_OK;
+        return err;
 }
 
 static pd_err_t load_pms(const ctx_t *ctx, const loc_t *at, json_t *arr,
@@ -725,7 +734,7 @@ static pd_err_t load_pms(const ctx_t *ctx, const loc_t *at, json_t *arr,
                 goto out;
         }
         cat->n_pms = json_array_size(arr);
-        cat->pms   = pd_arena_alloc(ctx->arena, cat->n_pms * sizeof(pm_t));
+        cat->pms = pd_arena_alloc(ctx->arena, cat->n_pms * sizeof(pm_t));
         if (!cat->pms) {
                 err = PD_ERR_NOMEM;
                 goto out;
@@ -747,9 +756,9 @@ static pd_err_t load_roster(ctx_t *ctx, pd_catalog_t *cat)
         static const char *const keys[] = {"version", "weights", "pools",
                                            "project_managers", NULL};
         json_t *root = NULL;
-        loc_t top    = {NULL, NULL, 0};
+        loc_t top = {NULL, NULL, 0};
         loc_t lw = {&top, "weights", 0}, lp = {&top, "pools", 0};
-        loc_t lm     = {&top, "project_managers", 0};
+        loc_t lm = {&top, "project_managers", 0};
         pd_err_t err = load_json(ctx, &root);
         if (!err)
                 err = check_keys(ctx, &top, root, keys);
@@ -768,26 +777,25 @@ static pd_err_t load_roster(ctx_t *ctx, pd_catalog_t *cat)
 }
 
 pd_err_t pd_catalog_load(const char *templates_path, const char *roster_path,
-                         pd_catalog_t **catp, char *errstr,
-                         size_t errstr_size)
+                         pd_catalog_t **catp, char *errstr, size_t errstr_size)
 {
         pd_err_t err;
         pd_catalog_t *cat = calloc(1, sizeof(*cat));
         ctx_t ctx = {templates_path, NULL, NULL, errstr, errstr_size};
-        *catp     = NULL;
+        *catp = NULL;
         if (!cat) {
                 err = PD_ERR_NOMEM;
                 goto out;
         }
         pd_arena_init(&cat->arena);
         ctx.arena = &cat->arena;
-        err       = load_templates(&ctx, cat);
+        err = load_templates(&ctx, cat);
         if (err)
                 goto out;
         free(ctx.text);
         ctx.text = NULL;
         ctx.path = roster_path;
-        err      = load_roster(&ctx, cat);
+        err = load_roster(&ctx, cat);
 out:
         if (err == PD_ERR_NOMEM && errstr && errstr_size)
                 snprintf(errstr, errstr_size, "%s: out of memory", ctx.path);
@@ -801,32 +809,33 @@ out:
 
 void pd_catalog_destroy(pd_catalog_t *cat)
 {
-        if (!cat)
-                return;
-        pd_arena_term(&cat->arena);
+        if (cat)
+                pd_arena_term(&cat->arena);
         free(cat);
 }
 
 /* ---- fit ---------------------------------------------------------------- */
+
+static bool alnum(char c)
+{
+        return ((c | 32) >= 'a' && (c | 32) <= 'z') || (c >= '0' && c <= '9');
+}
 
 /* Case, space and punctuation blind: CRM exports write "GTXPro" for
  * "GTX Pro". */
 static bool same_name(const char *a, const char *b)
 {
         for (;;) {
-                while (*a && !((*a | 32) >= 'a' && (*a | 32) <= 'z') &&
-                       !(*a >= '0' && *a <= '9'))
+                while (*a && !alnum(*a))
                         a++;
-                while (*b && !((*b | 32) >= 'a' && (*b | 32) <= 'z') &&
-                       !(*b >= '0' && *b <= '9'))
+                while (*b && !alnum(*b))
                         b++;
-                if (!*a || !*b)
-                        return !*a && !*b;
-                if ((*a | 32) != (*b | 32))
-                        return false;
+                if (!*a || !*b || (*a | 32) != (*b | 32))
+                        break;
                 a++;
                 b++;
         }
+        return !*a && !*b;
 }
 
 static bool strs_match(const pd_strs_t *strs, const char *s)
@@ -862,6 +871,7 @@ typedef struct fit_s {
         const char *region;   /* matched region or country */
         const char *language; /* matched language */
         int tz;               /* 2 same zone, 1 same area, 0 none */
+        const char *tz_name;  /* the customer's zone */
 } fit_t;
 
 typedef struct want_s { /* what the customer needs from a manager */
@@ -874,9 +884,9 @@ static void want_of(const pd_marker_t *marker, const pd_event_t *sale,
                     want_t *want)
 {
         const pd_sale_closed_t *s = &sale->u.sale;
-        want->persona             = marker->dominant;
-        want->products            = &s->products;
-        want->region  = s->region ? s->region : marker->region;
+        want->persona = marker->dominant;
+        want->products = &s->products;
+        want->region = s->region ? s->region : marker->region;
         want->country = s->country ? s->country : marker->country;
         want->language = marker->language ? marker->language
                                           : country_language(want->country);
@@ -888,11 +898,10 @@ static int tz_match(const pd_strs_t *tzs, const char *tz)
         int best = 0;
         for (size_t i = 0; tz && i < tzs->n; i++) {
                 const char *slash = strchr(tz, '/');
-                size_t area       = slash ? (size_t)(slash - tz) : 0;
+                size_t area = slash ? (size_t)(slash - tz) : 0;
                 if (!strcmp(tzs->v[i], tz))
                         best = 2;
-                else if (area && !strncmp(tzs->v[i], tz, area + 1) &&
-                         best < 1)
+                else if (area && !strncmp(tzs->v[i], tz, area + 1) && best < 1)
                         best = 1;
         }
         return best;
@@ -912,9 +921,9 @@ static void fit_compute(const pd_catalog_t *cat, const pm_t *pm,
 {
         const weights_t *w = &cat->w;
         memset(f, 0, sizeof(*f));
-        f->pm   = pm;
+        f->pm = pm;
         f->load = load_of(pstate, pm->name);
-        f->cap  = (pm->capacity + partitions - 1) / partitions;
+        f->cap = (pm->capacity + partitions - 1) / partitions;
         f->products_n = want->products->n;
         for (size_t i = 0; i < want->products->n; i++)
                 f->products_hit +=
@@ -926,6 +935,7 @@ static void fit_compute(const pd_catalog_t *cat, const pm_t *pm,
         if (strs_match(&pm->languages, want->language))
                 f->language = want->language;
         f->tz = tz_match(&pm->time_zones, want->tz);
+        f->tz_name = want->tz;
         double s = w->persona * pm->skill[want->persona];
         if (f->products_n)
                 s += w->product * (double)f->products_hit /
@@ -970,9 +980,9 @@ static const fit_t *choose(const fit_t *fits, size_t n, int64_t tolerance,
                            bool *full, size_t *n_near)
 {
         int64_t best_score = INT64_MIN;
-        const fit_t *pick  = NULL;
-        *full              = true;
-        *n_near            = 0;
+        const fit_t *pick = NULL;
+        *full = true;
+        *n_near = 0;
         for (size_t i = 0; i < n; i++)
                 if (fits[i].load < fits[i].cap) {
                         *full = false;
@@ -1014,9 +1024,9 @@ static uint32_t fnv1a(const char *a, const char *b)
 static const char *member_for(const pd_catalog_t *cat, const char *pm_name,
                               const char *role, const char *customer_id)
 {
-        const pm_t *pm     = pm_by_name(cat, pm_name);
+        const pm_t *pm = pm_by_name(cat, pm_name);
         const pool_t *pool = pool_for(cat, role);
-        const char *name   = NULL;
+        const char *name = NULL;
         if (!strcmp(role, PM_ROLE))
                 name = pm_name;
         else if (pm && pd_kvs_get(&pm->team, role))
@@ -1031,8 +1041,8 @@ static pd_err_t fill_team(const pd_catalog_t *cat, const tmpl_t *t,
                           pd_arena_t *arena, pd_plan_t *plan)
 {
         pd_err_t err = PD_OK;
-        plan->team   = pd_arena_alloc(arena, (t->team_roles.n + 1) *
-                                               sizeof(*plan->team));
+        plan->team =
+            pd_arena_alloc(arena, (t->team_roles.n + 1) * sizeof(*plan->team));
         if (!plan->team) {
                 err = PD_ERR_NOMEM;
                 goto out;
@@ -1040,15 +1050,15 @@ static pd_err_t fill_team(const pd_catalog_t *cat, const tmpl_t *t,
         /* The manager leads the team whether or not the template lists it. */
         plan->team[0].role = PM_ROLE;
         plan->team[0].name = pd_arena_strdup(arena, pm_name);
-        plan->n_team       = 1;
+        plan->n_team = 1;
         for (size_t i = 0; i < t->team_roles.n; i++) {
                 const char *role = t->team_roles.v[i];
                 const char *name = member_for(cat, pm_name, role, customer_id);
                 if (!strcmp(role, PM_ROLE) || !name)
                         continue;
                 pd_team_member_t *m = &plan->team[plan->n_team++];
-                m->role             = pd_arena_strdup(arena, role);
-                m->name             = pd_arena_strdup(arena, name);
+                m->role = pd_arena_strdup(arena, role);
+                m->name = pd_arena_strdup(arena, name);
                 if (!m->role || !m->name)
                         err = PD_ERR_NOMEM;
         }
@@ -1062,7 +1072,7 @@ static pd_err_t copy_strs(pd_arena_t *arena, const pd_strs_t *src,
                           pd_strs_t *dst)
 {
         pd_err_t err = PD_OK;
-        dst->n       = 0;
+        dst->n = 0;
         dst->v = pd_arena_alloc(arena, (src->n + 1) * sizeof(*dst->v));
         if (!dst->v) {
                 err = PD_ERR_NOMEM;
@@ -1080,17 +1090,18 @@ out:
 static pd_err_t fill_milestones(const tmpl_t *t, int64_t start,
                                 pd_arena_t *arena, pd_plan_t *plan)
 {
-        pd_err_t err     = PD_OK;
-        plan->milestones = pd_arena_alloc(arena, t->n_ms * sizeof(pd_milestone_t));
+        pd_err_t err = PD_OK;
+        plan->milestones =
+            pd_arena_alloc(arena, t->n_ms * sizeof(pd_milestone_t));
         if (!plan->milestones) {
                 err = PD_ERR_NOMEM;
                 goto out;
         }
         for (size_t i = 0; i < t->n_ms; i++) {
                 pd_milestone_t *m = &plan->milestones[i];
-                m->name           = pd_arena_strdup(arena, t->ms[i].name);
-                m->owner_role     = pd_arena_strdup(arena, t->ms[i].owner);
-                m->due_at         = pd_schedule_add_days(start, t->ms[i].day);
+                m->name = pd_arena_strdup(arena, t->ms[i].name);
+                m->owner_role = pd_arena_strdup(arena, t->ms[i].owner);
+                m->due_at = pd_schedule_add_days(start, t->ms[i].day);
                 if (!m->name || !m->owner_role)
                         err = PD_ERR_NOMEM;
         }
@@ -1105,14 +1116,14 @@ static pd_err_t fill_plan(const pd_catalog_t *cat, const tmpl_t *t,
                           const pd_marker_t *marker, const pd_event_t *sale,
                           pd_arena_t *arena, pd_plan_t *plan)
 {
-        const char *customer = marker->customer_id ? marker->customer_id
-                                                   : sale->customer_id;
+        const char *customer =
+            marker->customer_id ? marker->customer_id : sale->customer_id;
         pd_err_t err;
-        plan->customer_id     = pd_arena_strdup(arena, customer);
-        plan->persona         = marker->dominant;
-        plan->template_id     = pd_arena_strdup(arena, template_id);
+        plan->customer_id = pd_arena_strdup(arena, customer);
+        plan->persona = marker->dominant;
+        plan->template_id = pd_arena_strdup(arena, template_id);
         plan->project_manager = pd_arena_strdup(arena, pm_name);
-        plan->assigned_at     = sale->occurred_at;
+        plan->assigned_at = sale->occurred_at;
         err = fill_team(cat, t, pm_name, customer, arena, plan);
         if (!err)
                 err = copy_strs(arena, &t->attendees, &plan->attendees);
@@ -1124,16 +1135,14 @@ static pd_err_t fill_plan(const pd_catalog_t *cat, const tmpl_t *t,
 
 /* Counts one more plan for pm in a new arena array: the old array may be
  * owned by whoever decoded the partition state. */
-static pd_err_t load_add(pd_pstate_t *pstate, const char *pm,
-                         pd_arena_t *arena)
+static pd_err_t load_add(pd_pstate_t *pstate, const char *pm, pd_arena_t *arena)
 {
         pd_err_t err = PD_OK;
         size_t n = pstate->n_loads, at = n;
         for (size_t i = 0; i < n; i++)
                 if (pstate->loads[i].pm && !strcmp(pstate->loads[i].pm, pm))
                         at = i;
-        pd_pm_load_t *loads =
-            pd_arena_alloc(arena, (n + 1) * sizeof(*loads));
+        pd_pm_load_t *loads = pd_arena_alloc(arena, (n + 1) * sizeof(*loads));
         if (!loads) {
                 err = PD_ERR_NOMEM;
                 goto out;
@@ -1149,7 +1158,7 @@ static pd_err_t load_add(pd_pstate_t *pstate, const char *pm,
                 n++;
         }
         loads[at].active++;
-        pstate->loads   = loads;
+        pstate->loads = loads;
         pstate->n_loads = n;
 out:
         return err;
@@ -1176,14 +1185,17 @@ static char *assign_reason(const pd_catalog_t *cat, const pd_marker_t *marker,
             arena,
             "persona %s (margin %.2f) -> template %s; project manager %s: "
             "fit %.2f (persona skill %.2f, products %zu/%zu, region %s, "
-            "language %s, time zone %s); load %d/%d on partition %d "
+            "language %s, time zone %s%s); load %d/%d on partition %d "
             "(capacity %d over %d partitions); %s",
             pd_axis_name(t->persona), marker->margin, t->id, f->pm->name,
             (double)f->score / 1000.0, f->pm->skill[t->persona],
             f->products_hit, f->products_n, f->region ? f->region : "-",
             f->language ? f->language : "-",
-            f->tz == 2 ? "same" : f->tz == 1 ? "same area" : "-", f->load + 1,
-            f->cap, pstate->partition, f->pm->capacity, partitions, why);
+            f->tz == 2   ? ""
+            : f->tz == 1 ? "near "
+                         : "-",
+            f->tz ? f->tz_name : "", f->load + 1, f->cap, pstate->partition,
+            f->pm->capacity, partitions, why);
 }
 
 static pd_err_t check_sale(const pd_marker_t *marker, const pd_event_t *sale)
@@ -1207,9 +1219,9 @@ pd_err_t pd_planner_assign(const pd_catalog_t *cat, const pd_marker_t *marker,
         pd_err_t err = check_sale(marker, sale);
         if (err)
                 goto out;
-        partitions      = partitions > 0 ? partitions : 1;
+        partitions = partitions > 0 ? partitions : 1;
         const tmpl_t *t = tmpl_for(cat, marker->dominant);
-        fits            = malloc(cat->n_pms * sizeof(*fits));
+        fits = malloc(cat->n_pms * sizeof(*fits));
         if (!fits) {
                 err = PD_ERR_NOMEM;
                 goto out;
@@ -1218,9 +1230,8 @@ pd_err_t pd_planner_assign(const pd_catalog_t *cat, const pd_marker_t *marker,
         for (size_t i = 0; i < cat->n_pms; i++)
                 fit_compute(cat, &cat->pms[i], &want, pstate, partitions,
                             &fits[i]);
-        const fit_t *f = choose(fits, cat->n_pms,
-                                llround(cat->w.tolerance * 1000), &full,
-                                &n_near);
+        const fit_t *f = choose(
+            fits, cat->n_pms, llround(cat->w.tolerance * 1000), &full, &n_near);
         err = fill_plan(cat, t, t->id, f->pm->name, marker, sale, arena, plan);
         if (!err)
                 err = fill_milestones(t, sale->occurred_at, arena, plan);
@@ -1239,10 +1250,10 @@ out:
 static int32_t tmpl_day(const tmpl_t *t, const char *name, bool *found)
 {
         int32_t day = 0;
-        *found      = false;
+        *found = false;
         for (size_t i = 0; name && i < t->n_ms && !*found; i++)
                 if (!strcmp(t->ms[i].name, name)) {
-                        day    = t->ms[i].day;
+                        day = t->ms[i].day;
                         *found = true;
                 }
         return day;
@@ -1255,20 +1266,21 @@ static pd_err_t redate_milestones(const tmpl_t *t, const pd_marker_t *marker,
                                   pd_plan_t *plan, size_t *n_moved)
 {
         pd_err_t err = PD_OK;
-        size_t n     = marker->n_milestones;
-        *n_moved     = 0;
-        plan->milestones = pd_arena_alloc(arena, (n + 1) * sizeof(pd_milestone_t));
+        size_t n = marker->n_milestones;
+        *n_moved = 0;
+        plan->milestones =
+            pd_arena_alloc(arena, (n + 1) * sizeof(pd_milestone_t));
         if (!plan->milestones) {
                 err = PD_ERR_NOMEM;
                 goto out;
         }
         for (size_t i = 0; i < n && !err; i++) {
                 const pd_milestone_t *old = &marker->milestones[i];
-                pd_milestone_t *m         = &plan->milestones[i];
+                pd_milestone_t *m = &plan->milestones[i];
                 bool found;
                 int32_t day = tmpl_day(t, old->name, &found);
-                *m          = *old;
-                m->name       = pd_arena_strdup(arena, old->name);
+                *m = *old;
+                m->name = pd_arena_strdup(arena, old->name);
                 m->owner_role = pd_arena_strdup(arena, old->owner_role);
                 if ((old->name && !m->name) ||
                     (old->owner_role && !m->owner_role))
@@ -1291,7 +1303,7 @@ pd_err_t pd_planner_extend(const pd_catalog_t *cat, const pd_marker_t *marker,
                            pd_plan_t *plan)
 {
         size_t n_moved = 0;
-        pd_err_t err   = check_sale(marker, sale);
+        pd_err_t err = check_sale(marker, sale);
         if (!err && (!marker->project_manager || !marker->plan_template))
                 err = PD_ERR_INVALID;
         if (err)
@@ -1299,7 +1311,7 @@ pd_err_t pd_planner_extend(const pd_catalog_t *cat, const pd_marker_t *marker,
         /* A template renamed since the plan began: staff it like the
          * persona's current template, keep the plan's own name. */
         const tmpl_t *t = tmpl_by_id(cat, marker->plan_template);
-        bool known      = t != NULL;
+        bool known = t != NULL;
         if (!t)
                 t = tmpl_for(cat, marker->dominant);
         err = fill_plan(cat, t, marker->plan_template, marker->project_manager,
@@ -1312,7 +1324,7 @@ pd_err_t pd_planner_extend(const pd_catalog_t *cat, const pd_marker_t *marker,
         if (err)
                 goto out;
         plan->extends = true;
-        plan->reason  = pd_arena_printf(
+        plan->reason = pd_arena_printf(
             arena,
             "further deal %s extends the active plan: template %s%s and "
             "project manager %s kept; %zu open milestones re-dated from the "
@@ -1337,7 +1349,7 @@ void pd_planner_release(pd_pstate_t *pstate, const char *pm)
 
 pd_strs_t pd_planner_attendees(const pd_catalog_t *cat, pd_axis_t persona)
 {
-        const tmpl_t *t  = cat ? tmpl_for(cat, persona) : NULL;
+        const tmpl_t *t = cat ? tmpl_for(cat, persona) : NULL;
         pd_strs_t result = {NULL, 0};
         if (t)
                 result = t->attendees;

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <time.h>
 
-#define MS_PER_SEC 1000LL
+#define MS_PER_SEC  1000LL
 #define SEC_PER_DAY 86400LL
-#define MS_PER_DAY (SEC_PER_DAY * MS_PER_SEC)
+#define MS_PER_DAY  (SEC_PER_DAY * MS_PER_SEC)
 
 /* ---- proleptic Gregorian calendar (H. Hinnant's algorithms) ---------- */
 
@@ -22,10 +22,10 @@ static int64_t floor_div(int64_t a, int64_t b)
 static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
 {
         y -= m <= 2;
-        int64_t era  = floor_div(y, 400);
-        int64_t yoe  = y - era * 400;
-        int64_t doy  = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-        int64_t doe  = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        int64_t era = floor_div(y, 400);
+        int64_t yoe = y - era * 400;
+        int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+        int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         return era * 146097 + doe - 719468;
 }
 
@@ -36,10 +36,10 @@ static void civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
         int64_t doe = z - era * 146097;
         int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
         int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        int64_t mp  = (5 * doy + 2) / 153;
-        *d          = doy - (153 * mp + 2) / 5 + 1;
-        *m          = mp < 10 ? mp + 3 : mp - 9;
-        *y          = yoe + era * 400 + (*m <= 2);
+        int64_t mp = (5 * doy + 2) / 153;
+        *d = doy - (153 * mp + 2) / 5 + 1;
+        *m = mp < 10 ? mp + 3 : mp - 9;
+        *y = yoe + era * 400 + (*m <= 2);
 }
 
 static bool is_leap(int64_t y)
@@ -111,8 +111,8 @@ static void zone_enter(zone_t *zone, const char *tz)
         if (!tz || !strcmp(tz, "UTC") || !pd_schedule_tz_valid(tz))
                 return;
         const char *old = getenv("TZ");
-        zone->had_tz    = old != NULL;
-        zone->saved_tz  = old ? strdup(old) : NULL;
+        zone->had_tz = old != NULL;
+        zone->saved_tz = old ? strdup(old) : NULL;
         if (old && !zone->saved_tz)
                 return; /* cannot restore it: stay in UTC */
         zone->zoned = setenv("TZ", tz, 1) == 0;
@@ -174,11 +174,11 @@ static int64_t gap_end(const zone_t *zone, int64_t lo, int64_t hi)
 static int64_t resolve_wall(const zone_t *zone, int64_t wall)
 {
         int64_t off_before = offset_at(zone, wall - SEC_PER_DAY);
-        int64_t off_after  = offset_at(zone, wall + SEC_PER_DAY);
-        int64_t early      = wall - off_before;
-        int64_t late       = wall - off_after;
-        bool early_ok      = wall_of(zone, early) == wall;
-        bool late_ok       = wall_of(zone, late) == wall;
+        int64_t off_after = offset_at(zone, wall + SEC_PER_DAY);
+        int64_t early = wall - off_before;
+        int64_t late = wall - off_after;
+        bool early_ok = wall_of(zone, early) == wall;
+        bool late_ok = wall_of(zone, late) == wall;
         int64_t t;
         if (early_ok && late_ok)
                 t = early < late ? early : late; /* repeated: the first */
@@ -206,12 +206,12 @@ int64_t pd_schedule_slot_at(int64_t close_at, const char *tz, int32_t k,
         int64_t anchor = wall_of(&zone, floor_div(close_at, MS_PER_SEC));
         civil_from_days(floor_div(anchor, SEC_PER_DAY), &y, &m, &d);
         int64_t months = y * 12 + (m - 1) + (int64_t)months_per_slot * k;
-        y              = floor_div(months, 12);
-        m              = months - y * 12 + 1;
+        y = floor_div(months, 12);
+        m = months - y * 12 + 1;
         if (d > days_in_month(y, m))
                 d = days_in_month(y, m);
-        int64_t wall = days_from_civil(y, m, d) * SEC_PER_DAY +
-                       local_minute * 60LL;
+        int64_t wall =
+            days_from_civil(y, m, d) * SEC_PER_DAY + local_minute * 60LL;
         int64_t t = resolve_wall(&zone, wall);
         zone_leave(&zone);
         return t * MS_PER_SEC;
@@ -227,7 +227,7 @@ void pd_schedule_format(int64_t at, char *buf, size_t buf_size)
         int64_t y, mo, d;
         int64_t secs = floor_div(at, MS_PER_SEC);
         int64_t days = floor_div(secs, SEC_PER_DAY);
-        int64_t sod  = secs - days * SEC_PER_DAY;
+        int64_t sod = secs - days * SEC_PER_DAY;
         if (!buf || buf_size == 0)
                 return;
         civil_from_days(days, &y, &mo, &d);
@@ -287,7 +287,7 @@ bool pd_schedule_parse(const char *s, int64_t *at)
         if (*s && !((lit(&s, 'T') || lit(&s, ' ')) && parse_time(s, &sod)))
                 goto out;
         *at = (days_from_civil(y, m, d) * SEC_PER_DAY + sod) * MS_PER_SEC;
-        ok  = true;
+        ok = true;
 out:
         return ok;
 }

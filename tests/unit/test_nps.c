@@ -38,11 +38,11 @@ static void test_nps_table(void **state)
 {
         for (size_t i = 0; i < sizeof(nps_cases) / sizeof(nps_cases[0]); i++) {
                 const struct nps_case *c = &nps_cases[i];
-                pd_nps_t nps             = {0};
+                pd_nps_t nps = {0};
                 for (size_t j = 0; j < c->n; j++)
                         assert_true(pd_nps_add(&nps, c->scores[j]));
                 int32_t got = NO_SCORE;
-                bool ok     = pd_nps_score(&nps, &got);
+                bool ok = pd_nps_score(&nps, &got);
                 print_message("nps case: %s\n", c->name);
                 assert_int_equal(ok, c->want != NO_SCORE);
                 if (ok)
@@ -63,7 +63,7 @@ static void test_nps_counts(void **state)
 static void test_nps_invalid(void **state)
 {
         static const int32_t bad[] = {-1, 11, 100, INT32_MIN, INT32_MAX};
-        pd_nps_t nps               = {0};
+        pd_nps_t nps = {0};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 assert_false(pd_nps_add(&nps, bad[i]));
         int32_t got = 42;
@@ -111,11 +111,11 @@ static void test_csat_table(void **state)
         for (size_t i = 0; i < sizeof(csat_cases) / sizeof(csat_cases[0]);
              i++) {
                 const struct csat_case *c = &csat_cases[i];
-                pd_csat_t csat            = {0};
+                pd_csat_t csat = {0};
                 for (size_t j = 0; j < c->n; j++)
                         assert_true(pd_csat_add(&csat, c->scores[j]));
                 int32_t got = NO_SCORE;
-                bool ok     = pd_csat_score(&csat, &got);
+                bool ok = pd_csat_score(&csat, &got);
                 print_message("csat case: %s\n", c->name);
                 assert_int_equal(ok, c->want != NO_SCORE);
                 if (ok)
@@ -126,7 +126,7 @@ static void test_csat_table(void **state)
 static void test_csat_invalid(void **state)
 {
         static const int32_t bad[] = {0, 6, -1, 10};
-        pd_csat_t csat             = {0};
+        pd_csat_t csat = {0};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 assert_false(pd_csat_add(&csat, bad[i]));
         assert_int_equal(csat.responses, 0);

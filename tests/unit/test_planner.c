@@ -24,13 +24,12 @@ static int64_t t0; /* 2024-03-01T10:00:00Z */
 static int group_setup(void **state)
 {
         const char *dir = getenv("PD_SOURCE_DIR");
-        char err[512]   = "";
+        char err[512] = "";
         if (!dir)
                 dir = ".";
         snprintf(tmpl_path, sizeof(tmpl_path), "%s/model/plan-templates.json",
                  dir);
-        snprintf(roster_path, sizeof(roster_path), "%s/model/roster.json",
-                 dir);
+        snprintf(roster_path, sizeof(roster_path), "%s/model/roster.json", dir);
         pd_schedule_parse("2024-03-01T10:00:00Z", &t0);
         if (pd_catalog_load(tmpl_path, roster_path, &cat, err, sizeof(err))) {
                 fprintf(stderr, "catalog: %s\n", err);
@@ -57,21 +56,21 @@ static void make(pd_arena_t *arena, const struct sale_in *in,
         memset(marker, 0, sizeof(*marker));
         memset(ev, 0, sizeof(*ev));
         marker->customer_id = customer;
-        marker->dominant    = in->persona;
-        marker->margin      = 0.3;
-        marker->language    = in->language;
-        ev->event_id        = "11111111-1111-1111-1111-111111111111";
-        ev->customer_id     = customer;
-        ev->occurred_at     = t0;
-        ev->kind            = PD_EV_SALE_CLOSED;
-        ev->u.sale.deal_id  = "D-1";
+        marker->dominant = in->persona;
+        marker->margin = 0.3;
+        marker->language = in->language;
+        ev->event_id = "11111111-1111-1111-1111-111111111111";
+        ev->customer_id = customer;
+        ev->occurred_at = t0;
+        ev->kind = PD_EV_SALE_CLOSED;
+        ev->u.sale.deal_id = "D-1";
         ev->u.sale.products.v =
             pd_arena_alloc(arena, 4 * sizeof(*ev->u.sale.products.v));
         for (size_t i = 0; i < 4 && in->products[i]; i++)
                 ev->u.sale.products.v[ev->u.sale.products.n++] =
                     in->products[i];
-        ev->u.sale.region    = in->region;
-        ev->u.sale.country   = in->country;
+        ev->u.sale.region = in->region;
+        ev->u.sale.country = in->country;
         ev->u.sale.time_zone = in->tz;
 }
 
@@ -98,55 +97,107 @@ struct assign_case {
         struct sale_in in;
         const char *template_id;
         const char *pm;
-        const char *attendee;   /* an attendee the persona needs */
-        const char *team_role;  /* a role the persona needs */
-        int32_t last_day;       /* last milestone offset */
+        const char *attendee;  /* an attendee the persona needs */
+        const char *team_role; /* a role the persona needs */
+        int32_t last_day;      /* last milestone offset */
 };
 
 static const struct assign_case assign_cases[] = {
     {"simplicity, East US",
-     {PD_AXIS_SIMPLICITY, {"GTX Basic"}, "East", "US", "America/New_York", NULL},
-     "simplicity-30-60-90", "Hannah Whitfield", "support_centre_lead",
-     "support_centre_lead", 90},
+     {PD_AXIS_SIMPLICITY,
+      {"GTX Basic"},
+      "East",
+      "US",
+      "America/New_York",
+      NULL},
+     "simplicity-30-60-90",
+     "Hannah Whitfield",
+     "support_centre_lead",
+     "support_centre_lead",
+     90},
     {"marketing, West US",
-     {PD_AXIS_MARKETING, {"MG Advanced"}, "West", "US",
-      "America/Los_Angeles", NULL},
-     "marketing-design-led", "Sofia Marchetti", "ui_designer", "ux_researcher",
+     {PD_AXIS_MARKETING,
+      {"MG Advanced"},
+      "West",
+      "US",
+      "America/Los_Angeles",
+      NULL},
+     "marketing-design-led",
+     "Sofia Marchetti",
+     "ui_designer",
+     "ux_researcher",
      100},
     {"technical, Central US",
-     {PD_AXIS_TECHNICAL, {"GTX Pro", "GTK 500"}, "Central", "US",
-      "America/Chicago", NULL},
-     "technical-integration", "Marcus Oyelaran", "integration_developer",
-     "solutions_architect", 105},
+     {PD_AXIS_TECHNICAL,
+      {"GTX Pro", "GTK 500"},
+      "Central",
+      "US",
+      "America/Chicago",
+      NULL},
+     "technical-integration",
+     "Marcus Oyelaran",
+     "integration_developer",
+     "solutions_architect",
+     105},
     {"technical, CRM spelling GTXPro",
      {PD_AXIS_TECHNICAL, {"GTXPro"}, "Central", "US", "America/Chicago", NULL},
-     "technical-integration", "Marcus Oyelaran", "integration_developer",
-     "integration_developer", 105},
+     "technical-integration",
+     "Marcus Oyelaran",
+     "integration_developer",
+     "integration_developer",
+     105},
     {"consulting, UK SaaS",
      {PD_AXIS_CONSULTING, {"Enterprise"}, NULL, "UK", "Europe/London", NULL},
-     "consulting-benchmark", "Charlotte Bennett", "senior_consultant",
-     "senior_consultant", 90},
+     "consulting-benchmark",
+     "Charlotte Bennett",
+     "senior_consultant",
+     "senior_consultant",
+     90},
     {"technical, DE SaaS (German speaker)",
-     {PD_AXIS_TECHNICAL, {"Pro", "Enterprise"}, NULL, "DE", "Europe/Berlin", NULL},
-     "technical-integration", "Jonas Keller", "integration_developer",
-     "implementation_consultant", 105},
+     {PD_AXIS_TECHNICAL,
+      {"Pro", "Enterprise"},
+      NULL,
+      "DE",
+      "Europe/Berlin",
+      NULL},
+     "technical-integration",
+     "Jonas Keller",
+     "integration_developer",
+     "implementation_consultant",
+     105},
     {"marketing, FR SaaS",
      {PD_AXIS_MARKETING, {"Pro"}, NULL, "FR", "Europe/Paris", "fr"},
-     "marketing-design-led", "Camille Laurent", "ui_designer", "ui_designer",
+     "marketing-design-led",
+     "Camille Laurent",
+     "ui_designer",
+     "ui_designer",
      100},
     {"simplicity, AU SaaS",
      {PD_AXIS_SIMPLICITY, {"Basic"}, NULL, "AU", "Australia/Sydney", NULL},
-     "simplicity-30-60-90", "Olivia Nguyen", "onboarding_specialist",
-     "customer_success_manager", 90},
+     "simplicity-30-60-90",
+     "Olivia Nguyen",
+     "onboarding_specialist",
+     "customer_success_manager",
+     90},
     {"simplicity, IN SaaS: regional pull beats a higher skill",
      {PD_AXIS_SIMPLICITY, {"Basic"}, NULL, "IN", "Asia/Kolkata", NULL},
-     "simplicity-30-60-90", "Rajesh Iyer", "project_manager",
-     "onboarding_specialist", 90},
+     "simplicity-30-60-90",
+     "Rajesh Iyer",
+     "project_manager",
+     "onboarding_specialist",
+     90},
     {"consulting, West US big deal",
-     {PD_AXIS_CONSULTING, {"GTK 500", "GTX Plus Pro"}, "West", "US",
-      "America/Los_Angeles", NULL},
-     "consulting-benchmark", "Victor Alvarez", "senior_consultant",
-     "implementation_consultant", 90},
+     {PD_AXIS_CONSULTING,
+      {"GTK 500", "GTX Plus Pro"},
+      "West",
+      "US",
+      "America/Los_Angeles",
+      NULL},
+     "consulting-benchmark",
+     "Victor Alvarez",
+     "senior_consultant",
+     "implementation_consultant",
+     90},
 };
 
 static void test_assign_table(void **state)
@@ -161,9 +212,9 @@ static void test_assign_table(void **state)
                 pd_plan_t plan = {0};
                 pd_arena_init(&arena);
                 make(&arena, &c->in, "C-1", &marker, &ev);
-                assert_int_equal(pd_planner_assign(cat, &marker, &ev, &ps, 1,
-                                                   &arena, &plan),
-                                 PD_OK);
+                assert_int_equal(
+                    pd_planner_assign(cat, &marker, &ev, &ps, 1, &arena, &plan),
+                    PD_OK);
                 if (strcmp(plan.template_id, c->template_id) ||
                     strcmp(plan.project_manager, c->pm))
                         fail_msg("%s: got %s / %s, want %s / %s\nreason: %s",
@@ -182,8 +233,8 @@ static void test_assign_table(void **state)
                 assert_int_equal(plan.milestones[plan.n_milestones - 1].due_at,
                                  t0 + c->last_day * DAY_MS);
                 for (size_t m = 0; m < plan.n_milestones; m++)
-                        assert_non_null(member(&plan,
-                                               plan.milestones[m].owner_role));
+                        assert_non_null(
+                            member(&plan, plan.milestones[m].owner_role));
                 assert_non_null(strstr(plan.reason, c->pm));
                 assert_non_null(strstr(plan.reason, c->template_id));
                 assert_int_equal(ps.n_loads, 1);
@@ -198,9 +249,10 @@ static void test_simplicity_plan_shape(void **state)
         static const struct {
                 const char *owner;
                 int32_t day;
-        } want[] = {{"project_manager", 0},        {"support_centre_lead", 0},
-                    {"onboarding_specialist", 7},  {"onboarding_specialist", 30},
-                    {"customer_success_manager", 60}, {"project_manager", 90}};
+        } want[] = {
+            {"project_manager", 0},           {"support_centre_lead", 0},
+            {"onboarding_specialist", 7},     {"onboarding_specialist", 30},
+            {"customer_success_manager", 60}, {"project_manager", 90}};
         pd_arena_t arena;
         pd_marker_t marker;
         pd_event_t ev;
@@ -232,9 +284,9 @@ static const char *assign_pm(pd_arena_t *arena, const struct sale_in *in,
         pd_event_t ev;
         pd_plan_t plan = {0};
         make(arena, in, customer, &marker, &ev);
-        assert_int_equal(pd_planner_assign(cat, &marker, &ev, ps, partitions,
-                                           arena, &plan),
-                         PD_OK);
+        assert_int_equal(
+            pd_planner_assign(cat, &marker, &ev, ps, partitions, arena, &plan),
+            PD_OK);
         if (reason)
                 *reason = plan.reason;
         return plan.project_manager;
@@ -276,10 +328,10 @@ static void test_over_capacity(void **state)
         pd_arena_t arena;
         pd_pm_load_t full[12];
         static const char *const names[12] = {
-            "Hannah Whitfield", "Marcus Oyelaran", "Sofia Marchetti",
+            "Hannah Whitfield", "Marcus Oyelaran",   "Sofia Marchetti",
             "Rajesh Iyer",      "Charlotte Bennett", "Jonas Keller",
-            "Camille Laurent",  "Olivia Nguyen",   "Ethan Tremblay",
-            "Daniel Okafor",    "Grace Kim",       "Victor Alvarez"};
+            "Camille Laurent",  "Olivia Nguyen",     "Ethan Tremblay",
+            "Daniel Okafor",    "Grace Kim",         "Victor Alvarez"};
         for (size_t i = 0; i < 12; i++)
                 full[i] = (pd_pm_load_t){names[i], 1};
         pd_pstate_t ps = {.loads = full, .n_loads = 12};
@@ -306,9 +358,9 @@ static void test_over_capacity(void **state)
  * the tolerance for an Indian SaaS customer; Olivia (6.4) is not. */
 static void test_load_balancing(void **state)
 {
-        static const char *const want[] = {
-            "Rajesh Iyer", "Hannah Whitfield", "Rajesh Iyer",
-            "Hannah Whitfield", "Rajesh Iyer", "Rajesh Iyer"};
+        static const char *const want[] = {"Rajesh Iyer", "Hannah Whitfield",
+                                           "Rajesh Iyer", "Hannah Whitfield",
+                                           "Rajesh Iyer", "Rajesh Iyer"};
         pd_arena_t arena;
         pd_pstate_t ps = {0};
         pd_arena_init(&arena);
@@ -367,7 +419,7 @@ static void test_deterministic(void **state)
 static void test_release(void **state)
 {
         pd_pm_load_t loads[] = {{"A", 2}, {"B", 0}};
-        pd_pstate_t ps       = {.loads = loads, .n_loads = 2};
+        pd_pstate_t ps = {.loads = loads, .n_loads = 2};
         pd_planner_release(&ps, "A");
         assert_int_equal(loads[0].active, 1);
         pd_planner_release(&ps, "B");
@@ -391,7 +443,7 @@ static void test_invalid_input(void **state)
             pd_planner_assign(cat, &marker, &ev, &ps, 1, &arena, &plan),
             PD_ERR_INVALID);
         marker.dominant = PD_AXIS_TECHNICAL;
-        ev.kind         = PD_EV_TICKET_OPENED;
+        ev.kind = PD_EV_TICKET_OPENED;
         assert_int_equal(
             pd_planner_assign(cat, &marker, &ev, &ps, 1, &arena, &plan),
             PD_ERR_INVALID);
@@ -417,16 +469,16 @@ static void test_extend(void **state)
             pd_planner_assign(cat, &marker, &ev, &ps, 1, &arena, &first),
             PD_OK);
         marker.project_manager = first.project_manager;
-        marker.plan_template   = first.template_id;
+        marker.plan_template = first.template_id;
         marker.plan_started_at = t0;
-        marker.n_milestones    = first.n_milestones;
+        marker.n_milestones = first.n_milestones;
         for (size_t i = 0; i < first.n_milestones; i++)
                 marker.milestones[i] = first.milestones[i];
         marker.milestones[1].fired = true; /* day 10 concept summary */
         /* The persona moved and a further deal closes 20 days in: the
          * manager and template stay. */
         marker.dominant = PD_AXIS_MARKETING;
-        ev.occurred_at  = t0 + 20 * DAY_MS;
+        ev.occurred_at = t0 + 20 * DAY_MS;
         ev.u.sale.deal_id = "D-2";
         assert_int_equal(pd_planner_extend(cat, &marker, &ev, &arena, &ext),
                          PD_OK);
@@ -435,8 +487,8 @@ static void test_extend(void **state)
         assert_string_equal(ext.template_id, "technical-integration");
         assert_string_equal(member(&ext, "project_manager"), "Jonas Keller");
         assert_true(has(&ext.attendees, "integration_developer"));
-        static const int64_t want_days[] = {0, 10, 20 + 30, 20 + 60, 20 + 90,
-                                            20 + 105};
+        static const int64_t want_days[] = {0,       10,      20 + 30,
+                                            20 + 60, 20 + 90, 20 + 105};
         assert_int_equal(ext.n_milestones, 6);
         for (size_t i = 0; i < 6; i++)
                 assert_int_equal(ext.milestones[i].due_at,
@@ -507,22 +559,23 @@ struct load_case {
 
 static const struct load_case load_cases[] = {
     {"valid", NULL, NULL, NULL, NULL, NULL},
-    {"syntax", "\"m\",", "\"m\"", NULL, NULL,
-     "templates.json:4: syntax: "},
+    {"syntax", "\"m\",", "\"m\"", NULL, NULL, "templates.json:4: syntax: "},
     {"bad persona", "\"marketing\"", "\"design\"", NULL, NULL,
      "templates.json:4: templates[1].persona: 'design' is not a persona "
      "axis"},
-    {"missing persona template", "\"consulting\"", "\"technical\"", NULL,
-     NULL, "templates.json:6: templates[3].persona: second template for "
-           "persona technical"},
-    {"negative day", "\"day\": 0, \"owner\": \"project_manager\"}]},\n    "
-                     "{\"id\": \"t\"",
+    {"missing persona template", "\"consulting\"", "\"technical\"", NULL, NULL,
+     "templates.json:6: templates[3].persona: second template for "
+     "persona technical"},
+    {"negative day",
+     "\"day\": 0, \"owner\": \"project_manager\"}]},\n    "
+     "{\"id\": \"t\"",
      "\"day\": -1, \"owner\": \"project_manager\"}]},\n    {\"id\": \"t\"",
      NULL, NULL,
      "templates.json:4: templates[1].milestones[0].day: must be an integer "
      "from 0 to 3650"},
-    {"owner outside the team", "\"k\", \"day\": 0, \"owner\": "
-                               "\"project_manager\"}]}\n",
+    {"owner outside the team",
+     "\"k\", \"day\": 0, \"owner\": "
+     "\"project_manager\"}]}\n",
      "\"k\", \"day\": 0, \"owner\": \"senior_consultant\"}]}\n", NULL, NULL,
      "templates.json:6: templates[3].milestones[0].owner: role "
      "'senior_consultant' is not in team_roles"},
@@ -545,8 +598,9 @@ static const struct load_case load_cases[] = {
      "roster.json:8: project_managers[0].capasity: unknown key"},
     {"name not a string", NULL, NULL, "\"name\": \"A\"", "\"name\": 7",
      "roster.json:4: project_managers[0].name: must be a non-empty string"},
-    {"no pool for a role", "\"persona\": \"marketing\", \"team_roles\": "
-                           "[\"project_manager\"",
+    {"no pool for a role",
+     "\"persona\": \"marketing\", \"team_roles\": "
+     "[\"project_manager\"",
      "\"persona\": \"marketing\", \"team_roles\": [\"project_manager\", "
      "\"ui_designer\"",
      NULL, NULL,
@@ -556,8 +610,8 @@ static const struct load_case load_cases[] = {
 static char *replace(const char *base, const char *from, const char *to)
 {
         const char *at = from ? strstr(base, from) : NULL;
-        size_t n       = strlen(base) + (to ? strlen(to) : 0) + 1;
-        char *out      = malloc(n);
+        size_t n = strlen(base) + (to ? strlen(to) : 0) + 1;
+        char *out = malloc(n);
         assert_non_null(out);
         if (!at) {
                 assert_null(from);
@@ -603,8 +657,7 @@ static void test_load_errors(void **state)
                         assert_non_null(lc);
                 } else if (e != PD_ERR_CONFIG || lc ||
                            strncmp(err, want, strlen(want))) {
-                        fail_msg("%s:\n got  %s\n want %s", c->name, err,
-                                 want);
+                        fail_msg("%s:\n got  %s\n want %s", c->name, err, want);
                 }
                 pd_catalog_destroy(lc);
                 free(t);
@@ -617,7 +670,7 @@ static void test_load_errors(void **state)
 
 static void test_load_missing_file(void **state)
 {
-        char err[256]    = "";
+        char err[256] = "";
         pd_catalog_t *lc = (pd_catalog_t *)&err; /* must be reset */
         assert_int_equal(pd_catalog_load("/nonexistent/t.json", roster_path,
                                          &lc, err, sizeof(err)),

@@ -29,8 +29,8 @@ static const struct slot_case slot_cases[] = {
     /* month ends and leap years, UTC */
     {"Jan 31 +1 month clamps to Feb 28", "2023-01-31T10:00:00Z", "UTC", 1, 1,
      NINE, "2023-02-28T09:00:00Z"},
-    {"Jan 31 +13 months clamps to Feb 29", "2023-01-31T10:00:00Z", "UTC", 13,
-     1, NINE, "2024-02-29T09:00:00Z"},
+    {"Jan 31 +13 months clamps to Feb 29", "2023-01-31T10:00:00Z", "UTC", 13, 1,
+     NINE, "2024-02-29T09:00:00Z"},
     {"Jan 31 +2 months is Mar 31 (from the anchor)", "2023-01-31T10:00:00Z",
      "UTC", 2, 1, NINE, "2023-03-31T09:00:00Z"},
     {"Jan 31 slot 0 is the anchor date", "2023-01-31T10:00:00Z", "UTC", 0, 6,
@@ -43,16 +43,16 @@ static const struct slot_case slot_cases[] = {
      NINE, "2025-02-28T09:00:00Z"},
     {"Aug 31 2023 slot 4 -> Aug 31 2025", "2023-08-31T10:00:00Z", "UTC", 4, 6,
      NINE, "2025-08-31T09:00:00Z"},
-    {"Feb 29 2024 slot 1 -> Aug 29", "2024-02-29T10:00:00Z", "UTC", 1, 6,
-     NINE, "2024-08-29T09:00:00Z"},
+    {"Feb 29 2024 slot 1 -> Aug 29", "2024-02-29T10:00:00Z", "UTC", 1, 6, NINE,
+     "2024-08-29T09:00:00Z"},
     {"Feb 29 2024 slot 2 -> Feb 28 2025", "2024-02-29T10:00:00Z", "UTC", 2, 6,
      NINE, "2025-02-28T09:00:00Z"},
     {"Feb 29 2024 slot 8 -> Feb 29 2028", "2024-02-29T10:00:00Z", "UTC", 8, 6,
      NINE, "2028-02-29T09:00:00Z"},
     {"Feb 29 2096 slot 8 -> Feb 28 2100 (not leap)", "2096-02-29T10:00:00Z",
      "UTC", 8, 6, NINE, "2100-02-28T09:00:00Z"},
-    {"Aug 31 1999 slot 1 -> Feb 29 2000 (leap)", "1999-08-31T10:00:00Z",
-     "UTC", 1, 6, NINE, "2000-02-29T09:00:00Z"},
+    {"Aug 31 1999 slot 1 -> Feb 29 2000 (leap)", "1999-08-31T10:00:00Z", "UTC",
+     1, 6, NINE, "2000-02-29T09:00:00Z"},
 
     /* NULL and unknown zones mean UTC */
     {"NULL tz is UTC", "2023-08-31T23:30:00Z", NULL, 1, 6, NINE,
@@ -67,26 +67,26 @@ static const struct slot_case slot_cases[] = {
     /* west of UTC: the local date is the day before the UTC date */
     {"New York anchor is the local date", "2024-01-15T03:00:00Z",
      "America/New_York", 0, 6, NINE, "2024-01-14T14:00:00Z"},
-    {"New York slot 1 in EDT", "2024-01-15T03:00:00Z", "America/New_York", 1,
-     6, NINE, "2024-07-14T13:00:00Z"},
+    {"New York slot 1 in EDT", "2024-01-15T03:00:00Z", "America/New_York", 1, 6,
+     NINE, "2024-07-14T13:00:00Z"},
 
     /* east of UTC: the local date is the day after the UTC date */
-    {"Tokyo anchor is the local date", "2024-03-31T16:00:00Z", "Asia/Tokyo",
-     0, 6, NINE, "2024-04-01T00:00:00Z"},
+    {"Tokyo anchor is the local date", "2024-03-31T16:00:00Z", "Asia/Tokyo", 0,
+     6, NINE, "2024-04-01T00:00:00Z"},
     {"Tokyo 08:00 is the previous UTC day", "2024-03-31T16:00:00Z",
      "Asia/Tokyo", 1, 6, 480, "2024-09-30T23:00:00Z"},
     {"Sydney Aug 31 -> Feb 28 in AEDT", "2024-08-30T15:00:00Z",
      "Australia/Sydney", 1, 6, NINE, "2025-02-27T22:00:00Z"},
-    {"Sydney Aug 31 slot 2 in AEST", "2024-08-30T15:00:00Z",
-     "Australia/Sydney", 2, 6, NINE, "2025-08-30T23:00:00Z"},
+    {"Sydney Aug 31 slot 2 in AEST", "2024-08-30T15:00:00Z", "Australia/Sydney",
+     2, 6, NINE, "2025-08-30T23:00:00Z"},
 
     /* Europe/Berlin: spring forward 2024-03-31 02:00 CET -> 03:00 CEST */
-    {"Berlin gap 02:30 -> 03:00 CEST", "2023-03-31T10:00:00Z",
-     "Europe/Berlin", 2, 6, 150, "2024-03-31T01:00:00Z"},
+    {"Berlin gap 02:30 -> 03:00 CEST", "2023-03-31T10:00:00Z", "Europe/Berlin",
+     2, 6, 150, "2024-03-31T01:00:00Z"},
     {"Berlin gap start 02:00 -> 03:00 CEST", "2023-03-31T10:00:00Z",
      "Europe/Berlin", 2, 6, 120, "2024-03-31T01:00:00Z"},
-    {"Berlin 01:59 before the gap", "2023-03-31T10:00:00Z", "Europe/Berlin",
-     2, 6, 119, "2024-03-31T00:59:00Z"},
+    {"Berlin 01:59 before the gap", "2023-03-31T10:00:00Z", "Europe/Berlin", 2,
+     6, 119, "2024-03-31T00:59:00Z"},
     {"Berlin 03:00 after the gap", "2023-03-31T10:00:00Z", "Europe/Berlin", 2,
      6, 180, "2024-03-31T01:00:00Z"},
     {"Berlin 02:30 on a normal day (slot 1)", "2023-03-31T10:00:00Z",
@@ -98,8 +98,8 @@ static const struct slot_case slot_cases[] = {
      "Europe/Berlin", 1, 6, 120, "2024-10-27T00:00:00Z"},
     {"Berlin 03:00 after the overlap (CET)", "2024-04-27T10:00:00Z",
      "Europe/Berlin", 1, 6, 180, "2024-10-27T02:00:00Z"},
-    {"Berlin Aug 31 -> Feb 29 CET", "2023-08-31T08:00:00Z", "Europe/Berlin",
-     1, 6, NINE, "2024-02-29T08:00:00Z"},
+    {"Berlin Aug 31 -> Feb 29 CET", "2023-08-31T08:00:00Z", "Europe/Berlin", 1,
+     6, NINE, "2024-02-29T08:00:00Z"},
     {"Berlin Aug 31 slot 2 -> Aug 31 CEST", "2023-08-31T08:00:00Z",
      "Europe/Berlin", 2, 6, NINE, "2024-08-31T07:00:00Z"},
 
@@ -109,9 +109,8 @@ static const struct slot_case slot_cases[] = {
     {"New York 01:59 before the gap", "2023-09-10T16:00:00Z",
      "America/New_York", 1, 6, 119, "2024-03-10T06:59:00Z"},
     /* America/New_York: fall back 2024-11-03 02:00 EDT -> 01:00 EST */
-    {"New York overlap 01:30 fires at the first (EDT)",
-     "2024-05-03T16:00:00Z", "America/New_York", 1, 6, 90,
-     "2024-11-03T05:30:00Z"},
+    {"New York overlap 01:30 fires at the first (EDT)", "2024-05-03T16:00:00Z",
+     "America/New_York", 1, 6, 90, "2024-11-03T05:30:00Z"},
     {"New York 02:00 after the overlap (EST)", "2024-05-03T16:00:00Z",
      "America/New_York", 1, 6, 120, "2024-11-03T07:00:00Z"},
 
@@ -120,10 +119,10 @@ static const struct slot_case slot_cases[] = {
      "Australia/Sydney", 1, 6, 150, "2024-10-05T16:00:00Z"},
 
     /* minutes outside a day are clamped */
-    {"negative minute clamps to midnight", "2024-01-10T10:00:00Z", "UTC", 0,
-     6, -5, "2024-01-10T00:00:00Z"},
-    {"minute past the day clamps to 23:59", "2024-01-10T10:00:00Z", "UTC", 0,
-     6, 5000, "2024-01-10T23:59:00Z"},
+    {"negative minute clamps to midnight", "2024-01-10T10:00:00Z", "UTC", 0, 6,
+     -5, "2024-01-10T00:00:00Z"},
+    {"minute past the day clamps to 23:59", "2024-01-10T10:00:00Z", "UTC", 0, 6,
+     5000, "2024-01-10T23:59:00Z"},
 };
 
 static int64_t parse_or_fail(const char *s)
@@ -139,9 +138,8 @@ static void test_slot_table(void **state)
              i++) {
                 const struct slot_case *c = &slot_cases[i];
                 char got[32];
-                int64_t at =
-                    pd_schedule_slot_at(parse_or_fail(c->close), c->tz, c->k,
-                                        c->months, c->minute);
+                int64_t at = pd_schedule_slot_at(parse_or_fail(c->close), c->tz,
+                                                 c->k, c->months, c->minute);
                 pd_schedule_format(at, got, sizeof(got));
                 if (strcmp(got, c->want))
                         fail_msg("%s: got %s want %s", c->name, got, c->want);
@@ -179,17 +177,22 @@ static void test_tz_valid(void **state)
                 const char *tz;
                 bool want;
         } cases[] = {
-            {"Europe/Berlin", true},      {"America/New_York", true},
-            {"UTC", true},                {"Asia/Kolkata", true},
-            {NULL, false},                {"", false},
-            {"Mars/Olympus_Mons", false}, {"../../etc/passwd", false},
-            {"/etc/localtime", false},    {"zone.tab", false},
-            {"Europe", false},            {"Europe/Berlin ", false},
+            {"Europe/Berlin", true},
+            {"America/New_York", true},
+            {"UTC", true},
+            {"Asia/Kolkata", true},
+            {NULL, false},
+            {"", false},
+            {"Mars/Olympus_Mons", false},
+            {"../../etc/passwd", false},
+            {"/etc/localtime", false},
+            {"zone.tab", false},
+            {"Europe", false},
+            {"Europe/Berlin ", false},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
                 if (pd_schedule_tz_valid(cases[i].tz) != cases[i].want)
-                        fail_msg("tz %s: want %d", cases[i].tz,
-                                 cases[i].want);
+                        fail_msg("tz %s: want %d", cases[i].tz, cases[i].want);
 }
 
 static void test_parse_format(void **state)
@@ -223,8 +226,7 @@ static void test_parse_format(void **state)
                 char got[32];
                 bool ok = pd_schedule_parse(cases[i].in, &at);
                 if (ok != cases[i].ok)
-                        fail_msg("parse %s: want %d", cases[i].in,
-                                 cases[i].ok);
+                        fail_msg("parse %s: want %d", cases[i].in, cases[i].ok);
                 if (!ok)
                         continue;
                 pd_schedule_format(at, got, sizeof(got));
