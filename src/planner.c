@@ -176,17 +176,22 @@ static int locate(const char *text, const loc_t *loc)
         return line;
 }
 
+/* "project_managers[3].capacity"; truncated to size. */
 static void loc_render(const loc_t *loc, char *buf, size_t size)
 {
-        char up[256] = "";
-        if (loc && loc->up && loc->up->up)
-                loc_render(loc->up, up, sizeof(up));
-        if (!loc || !loc->up)
-                snprintf(buf, size, "(top)");
-        else if (loc->key)
-                snprintf(buf, size, "%s%s%s", up, *up ? "." : "", loc->key);
-        else
-                snprintf(buf, size, "%s[%zu]", up, loc->index);
+        const loc_t *segs[16];
+        size_t n = 0, len = 0;
+        for (; loc && loc->up && n < 16; loc = loc->up)
+                segs[n++] = loc;
+        snprintf(buf, size, "%s", n ? "" : "(top)");
+        while (n > 0 && len < size) {
+                const loc_t *seg = segs[--n];
+                int w = seg->key ? snprintf(buf + len, size - len, "%s%s",
+                                            len ? "." : "", seg->key)
+                                 : snprintf(buf + len, size - len, "[%zu]",
+                                            seg->index);
+                len += w > 0 ? (size_t)w : 0;
+        }
 }
 
 /* ---- loader ------------------------------------------------------------ */
@@ -627,7 +632,7 @@ static pd_err_t load_pm_team(const ctx_t *ctx, const loc_t *at, json_t *v,
         json_object_foreach(v, role, name)
         {
                 loc_t lr = {at, role, 0};
-                const char *s;
+                const char *s = NULL;
                 err = get_string(ctx, &lr, name, &s);
                 if (!err && pd_kvs_add(&pm->team, ctx->arena, role, s))
                         err = PD_ERR_NOMEM;
@@ -923,7 +928,8 @@ static void fit_compute(const pd_catalog_t *cat, const pm_t *pm,
         memset(f, 0, sizeof(*f));
         f->pm = pm;
         f->load = load_of(pstate, pm->name);
-        f->cap = (pm->capacity + partitions - 1) / partitions;
+        f->cap =
+            (int32_t)(((int64_t)pm->capacity + partitions - 1) / partitions);
         f->products_n = want->products->n;
         for (size_t i = 0; i < want->products->n; i++)
                 f->products_hit +=

@@ -25,6 +25,10 @@ static int group_setup(void **state)
 {
         const char *dir = getenv("PD_SOURCE_DIR");
         char err[512] = "";
+#ifdef PD_SOURCE_DIR
+        if (!dir)
+                dir = PD_SOURCE_DIR; /* CMake's compile definition */
+#endif
         if (!dir)
                 dir = ".";
         snprintf(tmpl_path, sizeof(tmpl_path), "%s/model/plan-templates.json",
@@ -598,6 +602,15 @@ static const struct load_case load_cases[] = {
      "roster.json:8: project_managers[0].capasity: unknown key"},
     {"name not a string", NULL, NULL, "\"name\": \"A\"", "\"name\": 7",
      "roster.json:4: project_managers[0].name: must be a non-empty string"},
+    {"a role every manager staffs",
+     "\"persona\": \"marketing\", "
+     "\"team_roles\": [\"project_manager\"",
+     "\"persona\": \"marketing\", \"team_roles\": [\"project_manager\", "
+     "\"ui_designer\"",
+     "\"capacity\": 10",
+     "\"capacity\": 10, \"team\": {\"ui_designer\": "
+     "\"Mia Tanaka\"}",
+     NULL},
     {"no pool for a role",
      "\"persona\": \"marketing\", \"team_roles\": "
      "[\"project_manager\"",
