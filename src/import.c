@@ -437,15 +437,15 @@ static const country_t countries[] = {
     {"NL", "Netherlands", "Europe/Amsterdam", "nl"},
 };
 
+/* Whether s is one of the ','- or '|'-separated items of list. */
 static bool in_list(const char *list, const char *s)
 {
         size_t n = strlen(s);
         while (n && *list) {
-                const char *bar = strchr(list, '|');
-                size_t len      = bar ? (size_t)(bar - list) : strlen(list);
+                size_t len = strcspn(list, ",|");
                 if (len == n && !strncasecmp(list, s, n))
                         return true;
-                list += len + (bar != NULL);
+                list += len + (list[len] != '\0');
         }
         return false;
 }
