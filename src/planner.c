@@ -1332,10 +1332,8 @@ pd_err_t pd_planner_extend(const pd_catalog_t *cat, const pd_marker_t *marker,
         plan->extends = true;
         plan->reason = pd_arena_printf(
             arena,
-            "further deal %s extends the active plan: template %s%s and "
-            "project manager %s kept; %zu open milestones re-dated from the "
-            "sale",
-            sale->u.sale.deal_id ? sale->u.sale.deal_id : "-",
+            "active plan extended: template %s%s and project manager %s "
+            "kept; %zu open milestones re-dated from the sale",
             marker->plan_template, known ? "" : " (no longer in the catalog)",
             marker->project_manager,
             marker->n_milestones ? n_moved : plan->n_milestones);
