@@ -1,7 +1,7 @@
 # Writes OUT: a C file with every DIR/*.avsc as a string, for codec.c.
 file(GLOB avsc ${DIR}/*.avsc)
 list(SORT avsc)
-set(body "/* generated from schemas/*.avsc by cmake/embed_schemas.cmake */\n#include <stddef.h>\n")
+set(body "/* generated from the schemas/ folder by cmake/embed_schemas.cmake */\n#include <stddef.h>\n")
 set(table "")
 set(n 0)
 foreach(f ${avsc})

@@ -1,0 +1,778 @@
+#include "worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "codec.h"
+#include "engine.h"
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+struct pd_worker_s {
+        const pd_config_t *conf;
+        pd_codec_t *codec;
+        pd_store_t *store;
+        pd_session_t *session;
+        pd_model_t *model;
+        pd_catalog_t *catalog;
+        pd_engine_conf_t econf;
+        pd_engine_t eng;
+        int32_t partitions;
+        bool *assigned;
+        size_t n_assigned;
+
+        /* the open batch */
+        bool open;
+        pd_store_txn_t *txn;
+        pd_arena_t arena;
+        pd_pstate_t **pstates; /* [partition], loaded in this batch */
+        bool *pstate_dirty;
+        int32_t msgs;
+        int64_t started_ms;
+        pd_err_t failed; /* first error inside the batch */
+
+        pd_buf_t buf;
+        pd_metrics_t metrics;
+        char errstr[512];
+};
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- batch ------------------------------------------------------------- */
+
+static void batch_reset(pd_worker_t *w)
+{
+        if (w->txn)
+                pd_store_txn_abort(w->txn);
+        w->txn  = NULL;
+        w->open = false;
+        w->msgs = 0;
+        w->failed = PD_OK;
+        for (int32_t p = 0; p < w->partitions; p++) {
+                w->pstates[p]      = NULL;
+                w->pstate_dirty[p] = false;
+        }
+        pd_arena_reset(&w->arena);
+}
+
+static pd_err_t batch_begin(pd_worker_t *w)
+{
+        char why[256];
+        if (w->open)
+                return PD_OK;
+        pd_err_t err = pd_store_txn_begin(w->store, 0, &w->txn);
+        if (!err)
+                err = pd_session_begin(w->session, why, sizeof(why));
+        if (err) {
+                pd_log_error("worker", "batch_begin error=%s reason=\"%s\"",
+                             pd_err_name(err), err == PD_ERR_STORE ? "store" : why);
+                batch_reset(w);
+                return err;
+        }
+        w->open       = true;
+        w->started_ms = mono_ms();
+        return PD_OK;
+}
+
+/* The partition's shared state, loaded once per batch. */
+static pd_pstate_t *pstate_of(pd_worker_t *w, int32_t p)
+{
+        char why[256];
+        if (w->pstates[p])
+                return w->pstates[p];
+        pd_pstate_t *ps = pd_arena_alloc(&w->arena, sizeof(*ps));
+        if (!ps)
+                return NULL;
+        ps->partition = p;
+        if (!pd_store_pstate_get(w->txn, p, &w->buf) &&
+            pd_codec_pstate_decode(w->codec, w->buf.data, w->buf.len,
+                                   &w->arena, ps, why, sizeof(why))) {
+                pd_log_error("worker", "partition=%d pstate_corrupt=\"%s\"", p,
+                             why);
+                return NULL;
+        }
+        ps->partition = p;
+        w->pstates[p] = ps;
+        return ps;
+}
+
+static int64_t clock_of(pd_worker_t *w, int32_t p)
+{
+        if (w->conf->clock == PD_CLOCK_WALL)
+                return now_ms();
+        pd_pstate_t *ps = pstate_of(w, p);
+        return ps ? ps->stream_time : 0;
+}
+
+/* ---- producing --------------------------------------------------------- */
+
+static pd_err_t produce(pd_worker_t *w, const char *topic, int32_t p,
+                        const char *key, const void *val, size_t len,
+                        const pd_kvs_t *headers)
+{
+        pd_err_t err = pd_session_produce(w->session, topic, p, key,
+                                          key ? strlen(key) : 0, val, len,
+                                          headers, w->errstr,
+                                          sizeof(w->errstr));
+        if (err && !w->failed)
+                w->failed = err;
+        return err;
+}
+
+/* The input, byte for byte, with Kafka Connect's error headers. */
+static void dead_letter(pd_worker_t *w, const pd_msg_t *msg,
+                        pd_dlq_class_t cls, const char *why)
+{
+        char part[16], off[24];
+        pd_kvs_t h = {0};
+        snprintf(part, sizeof(part), "%d", msg->partition);
+        snprintf(off, sizeof(off), "%lld", (long long)msg->offset);
+        pd_kvs_add(&h, &w->arena, "__connect.errors.topic", msg->topic);
+        pd_kvs_add(&h, &w->arena, "__connect.errors.partition", part);
+        pd_kvs_add(&h, &w->arena, "__connect.errors.offset", off);
+        pd_kvs_add(&h, &w->arena, "__connect.errors.stage",
+                   cls == PD_DLQ_INVALID ? "VALUE_VALIDATION"
+                                         : "VALUE_CONVERTER");
+        pd_kvs_add(&h, &w->arena, "__connect.errors.exception.class.name",
+                   pd_dlq_class_name(cls));
+        pd_kvs_add(&h, &w->arena, "__connect.errors.exception.message", why);
+        pd_session_produce(w->session, w->conf->topic_dlq, -1, msg->key,
+                           msg->key_len, msg->value, msg->len, &h, w->errstr,
+                           sizeof(w->errstr));
+        w->metrics.dead_lettered++;
+        w->metrics.dlq_by_class[cls]++;
+        pd_log_warn("worker",
+                    "dead_letter=true class=%s partition=%d offset=%lld "
+                    "reason=\"%s\"",
+                    pd_dlq_class_name(cls), msg->partition,
+                    (long long)msg->offset, why);
+}
+
+static void emit_outputs(pd_worker_t *w, const char *customer,
+                         const pd_outputs_t *out)
+{
+        for (size_t i = 0; i < out->n_plans && !w->failed; i++) {
+                if (pd_codec_plan_encode(w->codec, &out->plans[i], &w->buf))
+                        w->failed = PD_ERR_FATAL;
+                else if (!produce(w, w->conf->topic_plans, -1, customer,
+                                  w->buf.data, w->buf.len, NULL))
+                        w->metrics.plans++;
+        }
+        for (size_t i = 0; i < out->n_actions && !w->failed; i++) {
+                if (pd_codec_action_encode(w->codec, &out->actions[i],
+                                           &w->buf))
+                        w->failed = PD_ERR_FATAL;
+                else if (!produce(w, w->conf->topic_actions, -1, customer,
+                                  w->buf.data, w->buf.len, NULL))
+                        w->metrics.actions[out->actions[i].kind]++;
+        }
+}
+
+/* Changelog first (same partition number as the input), then the store. */
+static void save_marker(pd_worker_t *w, int32_t p, const pd_marker_t *m)
+{
+        pd_err_t err = pd_codec_marker_encode(w->codec, m, &w->buf);
+        if (err) {
+                w->failed = PD_ERR_FATAL;
+                snprintf(w->errstr, sizeof(w->errstr),
+                         "cannot encode marker of a customer");
+                return;
+        }
+        if (produce(w, w->conf->topic_persona, p, m->customer_id, w->buf.data,
+                    w->buf.len, NULL))
+                return;
+        err = pd_store_marker_put(w->txn, m->customer_id, w->buf.data,
+                                  w->buf.len, p,
+                                  pd_engine_next_timer(&w->eng, m));
+        if (err && !w->failed)
+                w->failed = err;
+        w->metrics.markers_written++;
+}
+
+static void erase_marker(pd_worker_t *w, int32_t p, const char *customer)
+{
+        if (produce(w, w->conf->topic_persona, p, customer, NULL, 0, NULL))
+                return;
+        pd_err_t err = pd_store_marker_del(w->txn, customer);
+        if (err && !w->failed)
+                w->failed = err;
+        w->metrics.erased++;
+}
+
+/* Loads the marker; *m zeroed when the customer is new. */
+static pd_err_t load_marker(pd_worker_t *w, const char *customer,
+                            pd_marker_t *m)
+{
+        char why[256];
+        memset(m, 0, sizeof(*m));
+        pd_err_t err = pd_store_marker_get(w->txn, customer, &w->buf);
+        if (err == PD_ERR_NOT_FOUND)
+                return PD_OK;
+        if (!err && pd_codec_marker_decode(w->codec, w->buf.data, w->buf.len,
+                                           &w->arena, m, why, sizeof(why))) {
+                snprintf(w->errstr, sizeof(w->errstr),
+                         "store: marker of a customer is corrupt: %s", why);
+                err = PD_ERR_STORE;
+        }
+        return err;
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+static bool key_matches(const pd_msg_t *msg, const char *customer)
+{
+        return msg->key && msg->key_len == strlen(customer) &&
+               !memcmp(msg->key, customer, msg->key_len);
+}
+
+static void process(pd_worker_t *w, const pd_msg_t *msg)
+{
+        char why[512];
+        pd_event_t ev;
+        pd_marker_t m;
+        pd_outputs_t out   = {0};
+        pd_apply_result_t r = PD_APPLY_CHANGED;
+        int32_t p          = msg->partition;
+        w->metrics.consumed++;
+        if (msg->len > (size_t)w->conf->max_message_bytes) {
+                snprintf(why, sizeof(why),
+                         "oversized: %zu bytes, limit message.max.bytes=%d",
+                         msg->len, w->conf->max_message_bytes);
+                dead_letter(w, msg, PD_DLQ_OVERSIZED, why);
+                return;
+        }
+        pd_err_t err = pd_codec_event_decode(w->codec, msg->value, msg->len,
+                                             &w->arena, &ev, why, sizeof(why));
+        if (err) {
+                dead_letter(w, msg,
+                            err == PD_ERR_DECODE ? PD_DLQ_DECODE
+                                                 : PD_DLQ_INVALID,
+                            why);
+                return;
+        }
+        if (!key_matches(msg, ev.customer_id)) {
+                dead_letter(w, msg, PD_DLQ_KEY,
+                            msg->key ? "key: differs from customer_id (events "
+                                       "must be keyed by customer_id)"
+                                     : "key: missing (events must be keyed "
+                                       "by customer_id)");
+                return;
+        }
+        pd_pstate_t *ps = pstate_of(w, p);
+        if (!ps || (err = load_marker(w, ev.customer_id, &m))) {
+                w->failed = err ? err : PD_ERR_STORE;
+                return;
+        }
+        err = pd_engine_apply(&w->eng, &m, ps, &ev, &w->arena, &out, &r, why,
+                              sizeof(why));
+        if (err == PD_ERR_INVALID) {
+                dead_letter(w, msg, PD_DLQ_INVALID, why);
+                return;
+        }
+        if (err) {
+                w->failed = err;
+                snprintf(w->errstr, sizeof(w->errstr), "apply: %.400s", why);
+                return;
+        }
+        w->pstate_dirty[p] = true;
+        if (r == PD_APPLY_DUPLICATE) {
+                w->metrics.duplicates++;
+                return;
+        }
+        w->metrics.applied++;
+        w->metrics.events_by_kind[ev.kind]++;
+        if (r == PD_APPLY_ERASED)
+                erase_marker(w, p, ev.customer_id);
+        else
+                save_marker(w, p, &m);
+        emit_outputs(w, ev.customer_id, &out);
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+typedef struct fire_ctx_s {
+        pd_worker_t *w;
+        int32_t partition;
+        int64_t now;
+} fire_ctx_t;
+
+static int fire_one(const char *customer, int64_t due, void *opaque)
+{
+        fire_ctx_t *c    = opaque;
+        pd_worker_t *w   = c->w;
+        pd_outputs_t out = {0};
+        pd_marker_t m;
+        pd_pstate_t *ps = pstate_of(w, c->partition);
+        pd_err_t err    = ps ? load_marker(w, customer, &m) : PD_ERR_STORE;
+        if (err || !m.customer_id) {
+                w->failed = err ? err : PD_ERR_STORE;
+                return -1;
+        }
+        pd_engine_fire(&w->eng, &m, ps, c->now, &w->arena, &out);
+        if (pd_engine_next_timer(&w->eng, &m) &&
+            pd_engine_next_timer(&w->eng, &m) <= c->now) {
+                /* A rule that does not move its timer would spin forever. */
+                pd_log_error("worker", "timer_stuck=true partition=%d due=%lld",
+                             c->partition, (long long)due);
+                w->failed = PD_ERR_FATAL;
+                snprintf(w->errstr, sizeof(w->errstr),
+                         "timer of a customer did not advance");
+                return -1;
+        }
+        w->pstate_dirty[c->partition] = true;
+        w->metrics.timers_fired++;
+        save_marker(w, c->partition, &m);
+        emit_outputs(w, customer, &out);
+        return w->failed ? -1 : 0;
+}
+
+/* Fires due timers of every assigned partition, at most timers.batch.max
+ * per batch so a burst cannot starve input. */
+static size_t fire_timers(pd_worker_t *w)
+{
+        size_t budget = (size_t)w->conf->timer_batch_max, total = 0;
+        for (int32_t p = 0; p < w->partitions && budget && !w->failed; p++) {
+                if (!w->assigned[p])
+                        continue;
+                fire_ctx_t c = {w, p, clock_of(w, p)};
+                size_t n     = 0;
+                pd_err_t err = pd_store_timers_due(w->txn, p, c.now, budget,
+                                                   fire_one, &c, &n);
+                if (err && !w->failed)
+                        w->failed = err;
+                budget -= n;
+                total += n;
+        }
+        return total;
+}
+
+/* True when some assigned partition has a timer due (read-only look). */
+static bool timers_due(pd_worker_t *w)
+{
+        pd_store_txn_t *txn;
+        bool due = false;
+        if (pd_store_txn_begin(w->store, 1, &txn))
+                return false;
+        for (int32_t p = 0; p < w->partitions && !due; p++) {
+                if (!w->assigned[p])
+                        continue;
+                int64_t next = pd_store_timer_next(txn, p);
+                if (!next)
+                        continue;
+                int64_t now = now_ms();
+                if (w->conf->clock == PD_CLOCK_EVENT) {
+                        pd_buf_t b;
+                        pd_pstate_t ps = {0};
+                        pd_arena_t a;
+                        pd_buf_init(&b);
+                        pd_arena_init(&a);
+                        now = 0;
+                        if (!pd_store_pstate_get(txn, p, &b) &&
+                            !pd_codec_pstate_decode(w->codec, b.data, b.len,
+                                                    &a, &ps, NULL, 0))
+                                now = ps.stream_time;
+                        pd_buf_term(&b);
+                        pd_arena_term(&a);
+                }
+                due = next <= now;
+        }
+        pd_store_txn_abort(txn);
+        return due;
+}
+
+/* ---- commit ------------------------------------------------------------ */
+
+static void save_pstates(pd_worker_t *w)
+{
+        char key[16];
+        for (int32_t p = 0; p < w->partitions && !w->failed; p++) {
+                if (!w->pstate_dirty[p] || !w->pstates[p])
+                        continue;
+                snprintf(key, sizeof(key), "%d", p);
+                if (pd_codec_pstate_encode(w->codec, w->pstates[p], &w->buf)) {
+                        w->failed = PD_ERR_FATAL;
+                        return;
+                }
+                if (produce(w, w->conf->topic_pstate, p, key, w->buf.data,
+                            w->buf.len, NULL))
+                        return;
+                pd_err_t err =
+                    pd_store_pstate_put(w->txn, p, w->buf.data, w->buf.len);
+                if (err && !w->failed)
+                        w->failed = err;
+        }
+}
+
+/* Records how far the changelogs are applied, then commits the store. */
+static pd_err_t store_commit(pd_worker_t *w)
+{
+        const char *topics[] = {w->conf->topic_persona, w->conf->topic_pstate};
+        pd_err_t err         = PD_OK;
+        for (int t = 0; t < 2 && !err; t++)
+                for (int32_t p = 0; p < w->partitions && !err; p++) {
+                        int64_t off =
+                            pd_session_written_offset(w->session, topics[t], p);
+                        if (off >= 0)
+                                err = pd_store_offset_put(w->txn, topics[t], p,
+                                                          off);
+                }
+        if (!err)
+                err = pd_store_txn_commit(w->txn);
+        else
+                pd_store_txn_abort(w->txn);
+        w->txn = NULL;
+        return err;
+}
+
+/* Aborts everything of the batch; the consumer is rewound. */
+static pd_err_t batch_abort(pd_worker_t *w, const char *why)
+{
+        char aerr[256];
+        pd_log_warn("worker", "batch_abort=true messages=%d reason=\"%s\"",
+                    w->msgs, why);
+        pd_err_t err = pd_session_abort(w->session, aerr, sizeof(aerr));
+        batch_reset(w);
+        w->metrics.aborts++;
+        if (err == PD_ERR_FATAL)
+                snprintf(w->errstr, sizeof(w->errstr), "%s", aerr);
+        return err == PD_ERR_FATAL ? err : PD_OK;
+}
+
+static pd_err_t batch_commit(pd_worker_t *w)
+{
+        char why[512];
+        if (!w->open)
+                return PD_OK;
+        fire_timers(w);
+        save_pstates(w);
+        if (w->failed == PD_ERR_STORE_FULL) {
+                /* No offset commits for what was not stored. */
+                batch_abort(w, "store map full");
+                return pd_store_grow(w->store, w->errstr, sizeof(w->errstr))
+                           ? PD_ERR_FATAL
+                           : PD_OK;
+        }
+        if (w->failed) {
+                pd_err_class_t cls = pd_err_class(w->failed);
+                if (cls == PD_ERR_CLASS_RETRIABLE)
+                        return batch_abort(w, w->errstr);
+                pd_session_abort(w->session, why, sizeof(why));
+                batch_reset(w);
+                return PD_ERR_FATAL;
+        }
+        pd_err_t err = pd_session_commit(w->session, why, sizeof(why));
+        if (err == PD_ERR_ABORT || err == PD_ERR_KAFKA) {
+                pd_log_warn("worker", "commit_aborted=true reason=\"%s\"", why);
+                batch_reset(w);
+                w->metrics.aborts++;
+                return PD_OK;
+        }
+        if (err) {
+                snprintf(w->errstr, sizeof(w->errstr), "%s", why);
+                batch_reset(w);
+                return PD_ERR_FATAL;
+        }
+        w->metrics.commits++;
+        err = store_commit(w);
+        batch_reset(w);
+        if (err) {
+                /* Kafka has the batch; the store catches up from the
+                 * changelog at the next start. */
+                snprintf(w->errstr, sizeof(w->errstr),
+                         "store commit failed after the Kafka commit (%s); "
+                         "restart restores from the changelog",
+                         pd_err_name(err));
+                return PD_ERR_FATAL;
+        }
+        return PD_OK;
+}
+
+/* ---- restore ----------------------------------------------------------- */
+
+typedef struct restore_ctx_s {
+        pd_worker_t *w;
+        pd_store_txn_t *txn;
+        int32_t partition;
+        int64_t records;
+        pd_arena_t arena;
+} restore_ctx_t;
+
+static pd_err_t restore_marker(void *opaque, const void *key, size_t key_len,
+                               const void *value, size_t len, int64_t offset)
+{
+        restore_ctx_t *c = opaque;
+        char customer[512], why[256];
+        pd_marker_t m;
+        if (!key || key_len == 0 || key_len >= sizeof(customer))
+                return PD_OK; /* not ours: nothing keyed can be restored */
+        memcpy(customer, key, key_len);
+        customer[key_len] = '\0';
+        c->records++;
+        pd_arena_reset(&c->arena);
+        if (!value)
+                return pd_store_marker_del(c->txn, customer);
+        if (pd_codec_marker_decode(c->w->codec, value, len, &c->arena, &m, why,
+                                   sizeof(why))) {
+                pd_log_error("worker",
+                             "restore_skip=true partition=%d offset=%lld "
+                             "reason=\"%s\"",
+                             c->partition, (long long)offset, why);
+                return PD_OK;
+        }
+        return pd_store_marker_put(c->txn, customer, value, len, c->partition,
+                                   pd_engine_next_timer(&c->w->eng, &m));
+}
+
+static pd_err_t restore_pstate(void *opaque, const void *key, size_t key_len,
+                               const void *value, size_t len, int64_t offset)
+{
+        restore_ctx_t *c = opaque;
+        c->records++;
+        return value ? pd_store_pstate_put(c->txn, c->partition, value, len)
+                     : PD_OK;
+}
+
+/* Catches one partition up from its changelogs, from the store's recorded
+ * offsets (or the beginning) to the end, in one store transaction. */
+static pd_err_t restore_partition(pd_worker_t *w, int32_t p)
+{
+        const char *topics[]            = {w->conf->topic_persona,
+                                           w->conf->topic_pstate};
+        pd_session_read_cb_t *cbs[]     = {restore_marker, restore_pstate};
+        restore_ctx_t c = {.w = w, .partition = p};
+        int64_t t0      = mono_ms();
+        pd_err_t err    = pd_store_txn_begin(w->store, 0, &c.txn);
+        pd_arena_init(&c.arena);
+        for (int t = 0; t < 2 && !err; t++) {
+                int64_t from = pd_store_offset_get(c.txn, topics[t], p), next;
+                err = pd_session_read_partition(w->session, topics[t], p, from,
+                                                cbs[t], &c, &next, w->errstr,
+                                                sizeof(w->errstr));
+                if (!err)
+                        err = pd_store_offset_put(c.txn, topics[t], p, next);
+        }
+        pd_arena_term(&c.arena);
+        if (c.txn)
+                err = err ? (pd_store_txn_abort(c.txn), err)
+                          : pd_store_txn_commit(c.txn);
+        w->metrics.restored_records += c.records;
+        pd_log_info("worker",
+                    "restored partition=%d records=%lld seconds=%.3f error=%s",
+                    p, (long long)c.records, (double)(mono_ms() - t0) / 1000.0,
+                    pd_err_name(err));
+        return err;
+}
+
+static pd_err_t on_assign(void *opaque, const int32_t *parts, size_t n)
+{
+        pd_worker_t *w = opaque;
+        pd_err_t err   = PD_OK;
+        if (w->open)
+                batch_abort(w, "assignment while a batch was open");
+        for (size_t i = 0; i < n && !err; i++) {
+                if (parts[i] < 0 || parts[i] >= w->partitions)
+                        continue;
+                err = restore_partition(w, parts[i]);
+                if (!err && !w->assigned[parts[i]]) {
+                        w->assigned[parts[i]] = true;
+                        w->n_assigned++;
+                }
+        }
+        pd_log_info("worker", "ready=%s assigned=%zu", err ? "false" : "true",
+                    w->n_assigned);
+        return err;
+}
+
+static void on_revoke(void *opaque, const int32_t *parts, size_t n)
+{
+        pd_worker_t *w = opaque;
+        /* The session aborted the Kafka transaction; drop the store side. */
+        batch_reset(w);
+        for (size_t i = 0; i < n; i++)
+                if (parts[i] >= 0 && parts[i] < w->partitions &&
+                    w->assigned[parts[i]]) {
+                        w->assigned[parts[i]] = false;
+                        w->n_assigned--;
+                }
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static pd_err_t load_data(pd_worker_t *w, char *errstr, size_t errstr_size)
+{
+        const pd_config_t *c = w->conf;
+        pd_err_t err = pd_model_load(c->model_path, &w->model, errstr,
+                                     errstr_size);
+        if (!err)
+                err = pd_catalog_load(c->templates_path, c->roster_path,
+                                      &w->catalog, errstr, errstr_size);
+        if (!err)
+                err = pd_codec_new(c->schema_ids, &w->codec, errstr,
+                                   errstr_size);
+        return err;
+}
+
+pd_err_t pd_worker_new(const pd_config_t *conf, pd_worker_t **workerp,
+                       char *errstr, size_t errstr_size)
+{
+        pd_worker_t *w = calloc(1, sizeof(*w));
+        pd_err_t err;
+        *workerp = NULL;
+        if (!w)
+                return PD_ERR_NOMEM;
+        w->conf = conf;
+        pd_arena_init(&w->arena);
+        pd_buf_init(&w->buf);
+        if ((err = load_data(w, errstr, errstr_size)) ||
+            (err = pd_store_open(conf->store_path, conf->store_map_size,
+                                 &w->store, errstr, errstr_size)))
+                goto out;
+        w->econf.survey_local_minute    = conf->survey_local_minute;
+        w->econf.survey_interval_months = conf->survey_interval_months;
+        w->econf.close_on_last_milestone = conf->close_on_last_milestone;
+        memcpy(w->econf.renewal_lead_days, conf->renewal_lead_days,
+               sizeof(w->econf.renewal_lead_days));
+        w->eng.conf    = &w->econf;
+        w->eng.model   = w->model;
+        w->eng.catalog = w->catalog;
+        pd_session_cbs_t cbs = {w, on_assign, on_revoke};
+        if ((err = pd_session_new(conf, &cbs, &w->session, errstr,
+                                  errstr_size)))
+                goto out;
+        w->partitions        = pd_session_partition_cnt(w->session);
+        w->econf.partitions  = w->partitions;
+        w->assigned     = calloc((size_t)w->partitions, sizeof(bool));
+        w->pstate_dirty = calloc((size_t)w->partitions, sizeof(bool));
+        w->pstates      = calloc((size_t)w->partitions, sizeof(void *));
+        if (!w->assigned || !w->pstate_dirty || !w->pstates)
+                err = PD_ERR_NOMEM;
+out:
+        if (err) {
+                pd_worker_destroy(w);
+                w = NULL;
+        }
+        *workerp = w;
+        return err;
+}
+
+static void write_metrics(pd_worker_t *w)
+{
+        if (w->conf->metrics_path && *w->conf->metrics_path &&
+            pd_metrics_write(&w->metrics, w->conf->metrics_path))
+                pd_log_warn("worker", "metrics_write_failed=true path=%s",
+                            w->conf->metrics_path);
+}
+
+/* One turn of the loop: poll, process, maybe commit. */
+static pd_err_t turn(pd_worker_t *w, int64_t *idle_since)
+{
+        pd_msg_t msg;
+        char why[512];
+        int timeout = 500;
+        if (w->open) {
+                int64_t left = w->started_ms + w->conf->batch_max_ms - mono_ms();
+                timeout      = left > 0 ? (int)left : 0;
+        }
+        pd_err_t err = pd_session_poll(w->session, timeout, &msg, why,
+                                       sizeof(why));
+        if (err == PD_ERR_FATAL) {
+                snprintf(w->errstr, sizeof(w->errstr), "%s", why);
+                return err;
+        }
+        if (!err) {
+                *idle_since = mono_ms();
+                if (!(err = batch_begin(w))) {
+                        process(w, &msg);
+                        w->msgs++;
+                }
+                pd_session_msg_release(&msg);
+                if (err)
+                        return pd_err_class(err) == PD_ERR_CLASS_FATAL ? err
+                                                                       : PD_OK;
+        } else if (!w->open && w->n_assigned && timers_due(w)) {
+                if ((err = batch_begin(w)))
+                        return pd_err_class(err) == PD_ERR_CLASS_FATAL ? err
+                                                                       : PD_OK;
+                *idle_since = mono_ms();
+        }
+        if (w->open && (w->msgs >= w->conf->batch_max_messages || w->failed ||
+                        mono_ms() - w->started_ms >= w->conf->batch_max_ms))
+                return batch_commit(w);
+        return PD_OK;
+}
+
+pd_err_t pd_worker_run(pd_worker_t *w, volatile sig_atomic_t *stop,
+                       char *errstr, size_t errstr_size)
+{
+        pd_err_t err       = PD_OK;
+        int64_t idle_since = mono_ms(), last_metrics = mono_ms();
+        pd_log_info("worker", "started partitions=%d clock=%s", w->partitions,
+                    w->conf->clock == PD_CLOCK_EVENT ? "event" : "wall");
+        while (!*stop && !err) {
+                err = turn(w, &idle_since);
+                if (mono_ms() - last_metrics > 10000) {
+                        write_metrics(w);
+                        last_metrics = mono_ms();
+                }
+                if (w->conf->exit_when_idle_ms && !w->open &&
+                    w->n_assigned &&
+                    mono_ms() - idle_since >= w->conf->exit_when_idle_ms) {
+                        pd_log_info("worker", "idle_exit=true idle_ms=%d",
+                                    w->conf->exit_when_idle_ms);
+                        break;
+                }
+        }
+        /* SIGTERM: finish the open transaction (its input is consumed). */
+        if (!err && w->open)
+                err = batch_commit(w);
+        write_metrics(w);
+        if (err)
+                snprintf(errstr, errstr_size, "%s", w->errstr);
+        pd_log_info("worker",
+                    "stopped consumed=%lld applied=%lld duplicates=%lld "
+                    "dead_lettered=%lld commits=%lld aborts=%lld",
+                    (long long)w->metrics.consumed,
+                    (long long)w->metrics.applied,
+                    (long long)w->metrics.duplicates,
+                    (long long)w->metrics.dead_lettered,
+                    (long long)w->metrics.commits,
+                    (long long)w->metrics.aborts);
+        return err ? PD_ERR_FATAL : PD_OK;
+}
+
+void pd_worker_destroy(pd_worker_t *w)
+{
+        if (!w)
+                return;
+        if (w->txn)
+                pd_store_txn_abort(w->txn);
+        w->txn = NULL;
+        pd_session_destroy(w->session);
+        pd_store_close(w->store);
+        pd_codec_destroy(w->codec);
+        pd_catalog_destroy(w->catalog);
+        pd_model_destroy(w->model);
+        pd_arena_term(&w->arena);
+        pd_buf_term(&w->buf);
+        free(w->assigned);
+        free(w->pstate_dirty);
+        free(w->pstates);
+        free(w);
+}
