@@ -477,8 +477,9 @@ static void load_band(loader_t *ld, const json_t *j, const char *where,
                 if (v && expect(ld, v, JSON_REAL, path, kpos))
                         *(i ? &b->max : &b->min) = json_number_value(v);
         }
+        join(path, sizeof(path), where, "min");
         if (b->min > b->max)
-                report(ld, key_pos(ld, pos, "min"), path, "min is above max");
+                report(ld, key_pos(ld, pos, "min"), path, "above max");
         join(path, sizeof(path), where, "weights");
         if (weights)
                 load_weights(ld, weights, path, key_pos(ld, pos, "weights"),

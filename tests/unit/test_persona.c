@@ -485,7 +485,7 @@ static const load_row_t load_rows[] = {
       "7: routing.rules[1].queue: required non-empty string"}},
     {"band with min above max",
      HEAD "  \"surveys\": {\"NPS\": [\n    {\"name\": \"x\", \"min\": 9, \"max\": 2, \"weights\": {}}]}\n}\n",
-     {"6: surveys.NPS[0].max: min is above max"}},
+     {"6: surveys.NPS[0].min: above max"}},
 };
 
 static void test_load_errors(void **state)
