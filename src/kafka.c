@@ -693,14 +693,36 @@ static rd_kafka_t *restore_consumer_new(pd_session_t *s, char *errstr,
         return rk;
 }
 
-/* Consumes one assigned partition to EOF. */
-static pd_err_t read_to_eof(rd_kafka_t *rk, pd_session_read_cb_t *cb,
-                            void *opaque, int64_t *next_offset, char *errstr,
-                            size_t errstr_size)
+typedef struct read_s {
+        const char *const *topics;
+        size_t n_topics;
+        const int32_t *parts;
+        size_t n_parts;
+        int64_t *next;
+        bool *done;
+        size_t n_done;
+} read_t;
+
+/* Index of (topic, partition) in the read's layout, or -1. */
+static long read_idx(const read_t *r, const char *topic, int32_t partition)
+{
+        for (size_t t = 0; t < r->n_topics; t++)
+                if (!strcmp(r->topics[t], topic))
+                        for (size_t i = 0; i < r->n_parts; i++)
+                                if (r->parts[i] == partition)
+                                        return (long)(t * r->n_parts + i);
+        return -1;
+}
+
+/* Consumes every assigned partition to its EOF. */
+static pd_err_t read_to_eof(rd_kafka_t *rk, read_t *r,
+                            pd_session_read_cb_t *cb, void *opaque,
+                            char *errstr, size_t errstr_size)
 {
         pd_err_t err = PD_OK;
         int idle_ms  = 0;
-        while (!err) {
+        size_t total = r->n_topics * r->n_parts;
+        while (!err && r->n_done < total) {
                 rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 100);
                 if (!rkm) {
                         if ((idle_ms += 100) >= TXN_TIMEOUT_MS) {
@@ -712,52 +734,70 @@ static pd_err_t read_to_eof(rd_kafka_t *rk, pd_session_read_cb_t *cb,
                         continue;
                 }
                 idle_ms = 0;
-                if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                        if (rkm->offset > *next_offset)
-                                *next_offset = rkm->offset;
-                        rd_kafka_message_destroy(rkm);
-                        break;
-                }
-                if (rkm->err) {
+                long x  = rkm->rkt ? read_idx(r, rd_kafka_topic_name(rkm->rkt),
+                                             rkm->partition)
+                                   : -1;
+                if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && x >= 0) {
+                        if (rkm->offset > r->next[x])
+                                r->next[x] = rkm->offset;
+                        if (!r->done[x]) {
+                                r->done[x] = true;
+                                r->n_done++;
+                        }
+                } else if (rkm->err) {
                         snprintf(errstr, errstr_size, "restore: %s",
                                  rd_kafka_message_errstr(rkm));
                         err = PD_ERR_KAFKA;
-                } else {
-                        err = cb(opaque, rkm->key, rkm->key_len,
+                } else if (x >= 0) {
+                        err = cb(opaque, (size_t)x / r->n_parts,
+                                 rkm->partition, rkm->key, rkm->key_len,
                                  rkm->payload, rkm->len, rkm->offset);
-                        *next_offset = rkm->offset + 1;
+                        r->next[x] = rkm->offset + 1;
                 }
                 rd_kafka_message_destroy(rkm);
         }
         return err;
 }
 
-pd_err_t pd_session_read_partition(pd_session_t *s, const char *topic,
-                                   int32_t partition, int64_t offset,
-                                   pd_session_read_cb_t *cb, void *opaque,
-                                   int64_t *next_offset, char *errstr,
-                                   size_t errstr_size)
+pd_err_t pd_session_read_partitions(pd_session_t *s,
+                                    const char *const *topics,
+                                    size_t n_topics, const int32_t *parts,
+                                    size_t n_parts, const int64_t *offsets,
+                                    pd_session_read_cb_t *cb, void *opaque,
+                                    int64_t *next_offsets, char *errstr,
+                                    size_t errstr_size)
 {
-        rd_kafka_t *rk = restore_consumer_new(s, errstr, errstr_size);
-        if (!rk)
+        size_t total = n_topics * n_parts;
+        read_t r = {topics, n_topics, parts, n_parts, next_offsets,
+                    calloc(total ? total : 1, sizeof(bool)), 0};
+        rd_kafka_t *rk = r.done ? restore_consumer_new(s, errstr, errstr_size)
+                                : NULL;
+        pd_err_t err   = PD_OK;
+        if (!rk) {
+                free(r.done);
                 return PD_ERR_CONFIG;
-        rd_kafka_topic_partition_list_t *parts =
-            rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(parts, topic, partition)->offset =
-            offset >= 0 ? offset : RD_KAFKA_OFFSET_BEGINNING;
-        *next_offset             = offset >= 0 ? offset : 0;
-        rd_kafka_resp_err_t kerr = rd_kafka_assign(rk, parts);
-        rd_kafka_topic_partition_list_destroy(parts);
-        pd_err_t err = PD_OK;
+        }
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new((int)total);
+        for (size_t t = 0; t < n_topics; t++)
+                for (size_t i = 0; i < n_parts; i++) {
+                        int64_t o = offsets[t * n_parts + i];
+                        rd_kafka_topic_partition_list_add(list, topics[t],
+                                                          parts[i])
+                            ->offset = o >= 0 ? o : RD_KAFKA_OFFSET_BEGINNING;
+                        next_offsets[t * n_parts + i] = o >= 0 ? o : 0;
+                }
+        rd_kafka_resp_err_t kerr = rd_kafka_assign(rk, list);
+        rd_kafka_topic_partition_list_destroy(list);
         if (kerr) {
-                snprintf(errstr, errstr_size, "restore assign %s [%d]: %s",
-                         topic, partition, rd_kafka_err2str(kerr));
+                snprintf(errstr, errstr_size, "restore assign: %s",
+                         rd_kafka_err2str(kerr));
                 err = PD_ERR_KAFKA;
-        } else {
-                err = read_to_eof(rk, cb, opaque, next_offset, errstr,
-                                  errstr_size);
+        } else if (total) {
+                err = read_to_eof(rk, &r, cb, opaque, errstr, errstr_size);
         }
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
+        free(r.done);
         return err;
 }

@@ -108,16 +108,20 @@ pd_err_t pd_session_abort(pd_session_t *session, char *errstr,
 int64_t pd_session_written_offset(const pd_session_t *session,
                                   const char *topic, int32_t partition);
 
-/* Reads topic/partition from offset (-1 = beginning) to its current end
- * (read_committed) with a separate, group-less consumer, calling cb for
- * every record (value NULL for a tombstone).  Sets *next_offset to the
- * offset after the last record read. */
-typedef pd_err_t(pd_session_read_cb_t)(void *opaque, const void *key,
+/* Reads the given partitions of the given topics (offsets[t * n_parts + i]
+ * for topics[t], parts[i]; -1 = beginning) to their current end
+ * (read_committed) with one separate, group-less consumer, calling cb for
+ * every record (value NULL for a tombstone).  Fills next_offsets (same
+ * layout) with the offset after the last record read. */
+typedef pd_err_t(pd_session_read_cb_t)(void *opaque, size_t topic_idx,
+                                       int32_t partition, const void *key,
                                        size_t key_len, const void *value,
                                        size_t len, int64_t offset);
-pd_err_t pd_session_read_partition(pd_session_t *session, const char *topic,
-                                   int32_t partition, int64_t offset,
-                                   pd_session_read_cb_t *cb, void *opaque,
-                                   int64_t *next_offset, char *errstr,
-                                   size_t errstr_size);
+pd_err_t pd_session_read_partitions(pd_session_t *session,
+                                    const char *const *topics,
+                                    size_t n_topics, const int32_t *parts,
+                                    size_t n_parts, const int64_t *offsets,
+                                    pd_session_read_cb_t *cb, void *opaque,
+                                    int64_t *next_offsets, char *errstr,
+                                    size_t errstr_size);
 #endif

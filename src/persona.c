@@ -106,24 +106,24 @@ struct pd_model_s {
 static const char raw_cp[] = "";
 
 static const char *latin1_fold[64] = {
-    "a", "a", "a", "a",  "a", "a", "ae", "c", "e", "e", "e", "e", "i",
-    "i", "i", "i", "d",  "n", "o", "o",  "o", "o", "o", NULL, "o", "u",
-    "u", "u", "u", "y",  "th", "ss", "a", "a", "a", "a", "a", "a", "ae",
-    "c", "e", "e", "e",  "e", "i", "i",  "i", "i", "d", "n", "o", "o",
-    "o", "o", "o", NULL, "o", "u", "u",  "u", "u", "y", "th", "y"};
+    "a", "a", "a", "a",  "a",  "a",  "ae", "c", "e", "e", "e",  "e", "i",
+    "i", "i", "i", "d",  "n",  "o",  "o",  "o", "o", "o", NULL, "o", "u",
+    "u", "u", "u", "y",  "th", "ss", "a",  "a", "a", "a", "a",  "a", "ae",
+    "c", "e", "e", "e",  "e",  "i",  "i",  "i", "i", "d", "n",  "o", "o",
+    "o", "o", "o", NULL, "o",  "u",  "u",  "u", "u", "y", "th", "y"};
 
 static const struct {
         uint32_t lo, hi;
         const char *fold;
 } latin_ext_fold[] = {
-    {0x100, 0x105, "a"},  {0x106, 0x10d, "c"}, {0x10e, 0x111, "d"},
-    {0x112, 0x11b, "e"},  {0x11c, 0x123, "g"}, {0x124, 0x127, "h"},
-    {0x128, 0x131, "i"},  {0x132, 0x133, "ij"}, {0x134, 0x135, "j"},
-    {0x136, 0x138, "k"},  {0x139, 0x142, "l"}, {0x143, 0x14b, "n"},
-    {0x14c, 0x151, "o"},  {0x152, 0x153, "oe"}, {0x154, 0x159, "r"},
-    {0x15a, 0x161, "s"},  {0x162, 0x167, "t"}, {0x168, 0x173, "u"},
-    {0x174, 0x175, "w"},  {0x176, 0x178, "y"}, {0x179, 0x17e, "z"},
-    {0x17f, 0x17f, "s"},  {0x218, 0x219, "s"}, {0x21a, 0x21b, "t"},
+    {0x100, 0x105, "a"}, {0x106, 0x10d, "c"},  {0x10e, 0x111, "d"},
+    {0x112, 0x11b, "e"}, {0x11c, 0x123, "g"},  {0x124, 0x127, "h"},
+    {0x128, 0x131, "i"}, {0x132, 0x133, "ij"}, {0x134, 0x135, "j"},
+    {0x136, 0x138, "k"}, {0x139, 0x142, "l"},  {0x143, 0x14b, "n"},
+    {0x14c, 0x151, "o"}, {0x152, 0x153, "oe"}, {0x154, 0x159, "r"},
+    {0x15a, 0x161, "s"}, {0x162, 0x167, "t"},  {0x168, 0x173, "u"},
+    {0x174, 0x175, "w"}, {0x176, 0x178, "y"},  {0x179, 0x17e, "z"},
+    {0x17f, 0x17f, "s"}, {0x218, 0x219, "s"},  {0x21a, 0x21b, "t"},
 };
 
 /* Decodes one UTF-8 sequence; an invalid byte decodes as U+FFFD, length 1,
@@ -193,7 +193,8 @@ static size_t norm_append(char *out, size_t o, const char *s)
                 /* CRM exports often carry newlines escaped as "\n". */
                 if (p[0] == '\\' && (p[1] == 'n' || p[1] == 'r' || p[1] == 't'))
                         n = 2;
-                const char *f = n == 2 && p[0] == '\\' ? NULL : fold_cp(cp, ascii);
+                const char *f =
+                    n == 2 && p[0] == '\\' ? NULL : fold_cp(cp, ascii);
                 if (f == raw_cp) {
                         memcpy(out + o, p, n);
                         o += n;
@@ -290,10 +291,9 @@ report(loader_t *ld, size_t pos, const char *key, const char *fmt, ...)
         ld->nerr++;
         if (ld->errlen >= ld->errstr_size)
                 return;
-        int n = snprintf(ld->errstr + ld->errlen,
-                         ld->errstr_size - ld->errlen, "%s%s:%d: %s: %s",
-                         ld->errlen ? "\n" : "", ld->path, line_at(ld, pos),
-                         key, reason);
+        int n = snprintf(ld->errstr + ld->errlen, ld->errstr_size - ld->errlen,
+                         "%s%s:%d: %s: %s", ld->errlen ? "\n" : "", ld->path,
+                         line_at(ld, pos), key, reason);
         if (n > 0)
                 ld->errlen += (size_t)n;
 }
@@ -316,8 +316,7 @@ static void check_keys(loader_t *ld, const json_t *obj, const char *where,
                 if (!ok) {
                         char path[256];
                         join(path, sizeof(path), where, key);
-                        report(ld, key_pos(ld, pos, key), path,
-                               "unknown key");
+                        report(ld, key_pos(ld, pos, key), path, "unknown key");
                 }
         }
 }
@@ -325,9 +324,9 @@ static void check_keys(loader_t *ld, const json_t *obj, const char *where,
 static bool expect(loader_t *ld, const json_t *j, json_type type,
                    const char *where, size_t pos)
 {
-        static const char *names[] = {"an object", "an array", "a string",
+        static const char *names[] = {"an object",  "an array", "a string",
                                       "an integer", "a number", "a boolean",
-                                      "a boolean", "null"};
+                                      "a boolean",  "null"};
         if (json_typeof(j) == type ||
             (type == JSON_REAL && json_is_number(j)) ||
             (type == JSON_TRUE && json_is_boolean(j)))
@@ -357,7 +356,7 @@ static void load_weights(loader_t *ld, const json_t *j, const char *where,
         json_object_foreach((json_t *)j, key, val)
         {
                 char path[256];
-                size_t kpos    = key_pos(ld, pos, key);
+                size_t kpos = key_pos(ld, pos, key);
                 pd_axis_t axis = pd_axis_parse(key);
                 join(path, sizeof(path), where, key);
                 if (axis == PD_AXIS__CNT)
@@ -399,14 +398,14 @@ static void sort_unique(loader_t *ld, void *v, size_t n, size_t size,
         if (n > 1)
                 qsort(v, n, size, named_cmp);
         for (size_t i = 1; i < n; i++) {
-                const named_t *a = (const named_t *)((char *)v + (i - 1) * size);
+                const named_t *a =
+                    (const named_t *)((char *)v + (i - 1) * size);
                 const named_t *b = (const named_t *)((char *)v + i * size);
                 if (!strcmp(a->key, b->key)) {
                         char path[256];
                         join(path, sizeof(path), where, b->name);
                         report(ld, key_pos(ld, pos, b->name), path,
-                               "same key as \"%s\" once normalised",
-                               a->name);
+                               "same key as \"%s\" once normalised", a->name);
                 }
         }
 }
@@ -415,7 +414,7 @@ static bool set_key(loader_t *ld, named_t *e, const char *name,
                     const char *path, size_t kpos)
 {
         e->name = xstrdup(ld, name);
-        e->key  = norm_key_dup(name);
+        e->key = norm_key_dup(name);
         if (!e->name || !e->key) {
                 ld->nomem = true;
                 return false;
@@ -459,7 +458,7 @@ static void load_band(loader_t *ld, const json_t *j, const char *where,
         static const char *const keys[] = {"name", "min", "max", "weights",
                                            NULL};
         static const char *const bounds[] = {"min", "max"};
-        const json_t *name    = json_object_get(j, "name");
+        const json_t *name = json_object_get(j, "name");
         const json_t *weights = json_object_get(j, "weights");
         char path[256];
         check_keys(ld, j, where, pos, keys);
@@ -472,7 +471,7 @@ static void load_band(loader_t *ld, const json_t *j, const char *where,
         b->max = INFINITY;
         for (int i = 0; i < 2; i++) {
                 const json_t *v = json_object_get(j, bounds[i]);
-                size_t kpos     = key_pos(ld, pos, bounds[i]);
+                size_t kpos = key_pos(ld, pos, bounds[i]);
                 join(path, sizeof(path), where, bounds[i]);
                 if (v && expect(ld, v, JSON_REAL, path, kpos))
                         *(i ? &b->max : &b->min) = json_number_value(v);
@@ -495,7 +494,7 @@ static size_t elem_pos(loader_t *ld, const json_t *el, size_t *cursor)
         const char *first =
             json_object_iter_key(json_object_iter((json_t *)el));
         size_t epos = first ? key_pos(ld, *cursor, first) : *cursor;
-        *cursor     = epos + 1;
+        *cursor = epos + 1;
         return epos;
 }
 
@@ -541,7 +540,7 @@ typedef struct member_s {
 static bool member(loader_t *ld, const json_t *obj, const char *where,
                    size_t pos, const char *key, member_t *m)
 {
-        m->j   = json_object_get(obj, key);
+        m->j = json_object_get(obj, key);
         m->pos = m->j ? key_pos(ld, pos, key) : pos;
         join(m->path, sizeof(m->path), where, key);
         return m->j != NULL;
@@ -580,7 +579,7 @@ static void load_checkpoints(loader_t *ld, const json_t *j, const char *where,
         json_object_foreach((json_t *)j, key, val)
         {
                 char path[256];
-                size_t kpos      = key_pos(ld, pos, key);
+                size_t kpos = key_pos(ld, pos, key);
                 checkpoint_t *cp = &model->cps[model->n_cps++];
                 join(path, sizeof(path), where, key);
                 if (!set_key(ld, &cp->id, key, path, kpos))
@@ -591,8 +590,8 @@ static void load_checkpoints(loader_t *ld, const json_t *j, const char *where,
                     pos);
 }
 
-static void load_firmographics(loader_t *ld, const json_t *j,
-                               const char *where, size_t pos)
+static void load_firmographics(loader_t *ld, const json_t *j, const char *where,
+                               size_t pos)
 {
         static const char *const keys[] = {"sector", "employees", "revenue",
                                            "region", NULL};
@@ -682,11 +681,11 @@ static void load_stopwords(loader_t *ld, const json_t *j, const char *where,
         }
         for (size_t i = 0; i < json_array_size(j); i++) {
                 const char *s = json_string_value(json_array_get(j, i));
-                char *k       = s ? norm_key_dup(s) : NULL;
-                char *sp      = s ? strpbrk(s, " \t") : NULL;
+                char *k = s ? norm_key_dup(s) : NULL;
+                char *sp = s ? strpbrk(s, " \t") : NULL;
                 if (!s || !k || !k[0] || sp) {
-                        report(ld, pos, where,
-                               "[%zu] must be a single word", i);
+                        report(ld, pos, where, "[%zu] must be a single word",
+                               i);
                         free(k);
                         continue;
                 }
@@ -700,15 +699,15 @@ static void load_stopwords(loader_t *ld, const json_t *j, const char *where,
 static bool make_term(loader_t *ld, term_t *t, const char *src,
                       const char *path, size_t pos)
 {
-        size_t len  = strlen(src);
+        size_t len = strlen(src);
         bool prefix = len && src[len - 1] == '*';
-        char *buf   = malloc(2 * len + 3);
+        char *buf = malloc(2 * len + 3);
         if (!buf) {
                 ld->nomem = true;
                 return false;
         }
         char *copy = strndup(src, prefix ? len - 1 : len);
-        size_t n   = copy ? norm_append(buf, 0, copy) : 0;
+        size_t n = copy ? norm_append(buf, 0, copy) : 0;
         if (!copy || strchr(copy, '*') || n < 3) {
                 report(ld, pos, path,
                        "term needs a letter or digit; '*' only at the end");
@@ -719,7 +718,7 @@ static bool make_term(loader_t *ld, term_t *t, const char *src,
         free(copy);
         if (prefix)
                 buf[--n] = '\0';
-        t->pat  = buf;
+        t->pat = buf;
         t->name = strndup(buf + 1, prefix ? n - 1 : n - 2);
         if (!t->name) {
                 ld->nomem = true;
@@ -736,8 +735,9 @@ static void add_terms(loader_t *ld, const json_t *j, const char *where,
         json_t *val;
         if (!expect(ld, j, JSON_OBJECT, where, pos))
                 return;
-        term_t *v = realloc(lang->terms, (lang->n_terms + json_object_size(j)) *
-                                             sizeof(*v) + sizeof(*v));
+        term_t *v = realloc(lang->terms,
+                            (lang->n_terms + json_object_size(j)) * sizeof(*v) +
+                                sizeof(*v));
         if (!v) {
                 ld->nomem = true;
                 return;
@@ -747,7 +747,7 @@ static void add_terms(loader_t *ld, const json_t *j, const char *where,
         {
                 char path[256];
                 size_t kpos = key_pos(ld, pos, key);
-                term_t *t   = &lang->terms[lang->n_terms];
+                term_t *t = &lang->terms[lang->n_terms];
                 join(path, sizeof(path), where, key);
                 memset(t, 0, sizeof(*t));
                 if (!make_term(ld, t, key, path, kpos))
@@ -775,7 +775,7 @@ static void load_lexicon(loader_t *ld, const json_t *j, const char *where,
         json_object_foreach((json_t *)j, key, val)
         {
                 char path[256];
-                size_t kpos    = key_pos(ld, pos, key);
+                size_t kpos = key_pos(ld, pos, key);
                 pd_axis_t axis = pd_axis_parse(key);
                 join(path, sizeof(path), where, key);
                 if (axis == PD_AXIS__CNT)
@@ -887,10 +887,9 @@ static void load_rule(loader_t *ld, const json_t *j, const char *where,
         if (member(ld, j, where, pos, "category", &m))
                 load_keys(ld, m.j, m.path, m.pos, &rule->cats, &rule->n_cats);
         if (member(ld, j, where, pos, "priority", &m))
-                load_keys(ld, m.j, m.path, m.pos, &rule->prios,
-                          &rule->n_prios);
-        if (!member(ld, j, where, pos, "queue", &m) ||
-            !json_is_string(m.j) || !json_string_length(m.j))
+                load_keys(ld, m.j, m.path, m.pos, &rule->prios, &rule->n_prios);
+        if (!member(ld, j, where, pos, "queue", &m) || !json_is_string(m.j) ||
+            !json_string_length(m.j))
                 report(ld, m.pos, m.path, "required non-empty string");
         else
                 rule->queue = xstrdup(ld, json_string_value(m.j));
@@ -900,7 +899,7 @@ static void load_rules(loader_t *ld, const json_t *j, const char *where,
                        size_t pos)
 {
         pd_model_t *model = ld->model;
-        size_t cursor     = pos;
+        size_t cursor = pos;
         if (!expect(ld, j, JSON_ARRAY, where, pos))
                 return;
         model->rules = calloc(json_array_size(j) + 1, sizeof(*model->rules));
@@ -930,8 +929,7 @@ static void load_routing(loader_t *ld, const json_t *j, const char *where,
         if (member(ld, j, where, pos, "default", &m) &&
             expect(ld, m.j, JSON_STRING, m.path, m.pos)) {
                 free(ld->model->route_default);
-                ld->model->route_default =
-                    xstrdup(ld, json_string_value(m.j));
+                ld->model->route_default = xstrdup(ld, json_string_value(m.j));
         }
         if (member(ld, j, where, pos, "rules", &m))
                 load_rules(ld, m.j, m.path, m.pos);
@@ -978,18 +976,29 @@ static const lang_t *find_lang(const pd_model_t *model, const char *code)
 
 static void load_root(loader_t *ld, const json_t *root)
 {
-        static const char *const keys[] = {
-            "version",   "description", "half_life_days", "hysteresis",
-            "default_language", "checkpoints", "firmographics", "products",
-            "tickets",   "surveys",     "text",           "routing",
-            NULL};
+        static const char *const keys[] = {"version",
+                                           "description",
+                                           "half_life_days",
+                                           "hysteresis",
+                                           "default_language",
+                                           "checkpoints",
+                                           "firmographics",
+                                           "products",
+                                           "tickets",
+                                           "surveys",
+                                           "text",
+                                           "routing",
+                                           NULL};
         static const struct {
                 const char *key;
                 void (*load)(loader_t *, const json_t *, const char *, size_t);
         } sections[] = {
-            {"checkpoints", load_checkpoints}, {"firmographics", load_firmographics},
-            {"tickets", load_tickets},         {"surveys", load_surveys},
-            {"text", load_text},               {"routing", load_routing},
+            {"checkpoints", load_checkpoints},
+            {"firmographics", load_firmographics},
+            {"tickets", load_tickets},
+            {"surveys", load_surveys},
+            {"text", load_text},
+            {"routing", load_routing},
         };
         member_t m;
         if (!json_is_object(root)) {
@@ -1001,10 +1010,10 @@ static void load_root(loader_t *ld, const json_t *root)
         if (member(ld, root, "", 0, "products", &m))
                 load_wtable(ld, m.j, m.path, m.pos, &ld->model->products);
         for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-                if (!ld->nomem &&
-                    member(ld, root, "", 0, sections[i].key, &m))
+                if (!ld->nomem && member(ld, root, "", 0, sections[i].key, &m))
                         sections[i].load(ld, m.j, m.path, m.pos);
-        if (ld->model->n_langs && !find_lang(ld->model, ld->model->default_lang))
+        if (ld->model->n_langs &&
+            !find_lang(ld->model, ld->model->default_lang))
                 report(ld, key_pos(ld, 0, "default_language"),
                        "default_language", "no lexicon for \"%s\"",
                        ld->model->default_lang);
@@ -1014,9 +1023,9 @@ static pd_err_t read_file(const char *path, char **textp, size_t *lenp,
                           char *errstr, size_t errstr_size)
 {
         pd_err_t err = PD_ERR_CONFIG;
-        char *text   = NULL;
-        long len     = -1;
-        FILE *f      = fopen(path, "rb");
+        char *text = NULL;
+        long len = -1;
+        FILE *f = fopen(path, "rb");
         if (!f || fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 ||
             fseek(f, 0, SEEK_SET)) {
                 snprintf(errstr, errstr_size, "%s:0: (file): %m", path);
@@ -1028,15 +1037,14 @@ static pd_err_t read_file(const char *path, char **textp, size_t *lenp,
                 goto out;
         }
         if (fread(text, 1, (size_t)len, f) != (size_t)len) {
-                snprintf(errstr, errstr_size, "%s:0: (file): short read",
-                         path);
+                snprintf(errstr, errstr_size, "%s:0: (file): short read", path);
                 goto out;
         }
         text[len] = '\0';
-        *textp    = text;
-        *lenp     = (size_t)len;
-        text      = NULL;
-        err       = PD_OK;
+        *textp = text;
+        *lenp = (size_t)len;
+        text = NULL;
+        err = PD_OK;
 out:
         free(text);
         if (f)
@@ -1047,10 +1055,10 @@ out:
 pd_err_t pd_model_load(const char *path, pd_model_t **modelp, char *errstr,
                        size_t errstr_size)
 {
-        loader_t ld  = {.path = path, .errstr = errstr,
-                        .errstr_size = errstr_size};
+        loader_t ld = {
+            .path = path, .errstr = errstr, .errstr_size = errstr_size};
         json_t *root = NULL;
-        char *text   = NULL;
+        char *text = NULL;
         json_error_t jerr;
         pd_err_t err;
         *modelp = NULL;
@@ -1060,7 +1068,7 @@ pd_err_t pd_model_load(const char *path, pd_model_t **modelp, char *errstr,
         if (err)
                 goto out;
         ld.text = text;
-        root    = json_loadb(text, ld.len, JSON_REJECT_DUPLICATES, &jerr);
+        root = json_loadb(text, ld.len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root) {
                 snprintf(errstr, errstr_size, "%s:%d: (json): %s", path,
                          jerr.line, jerr.text);
@@ -1158,7 +1166,7 @@ static void push(apply_t *ap, const char *signal, pd_axis_t axis, double w)
                         return;
                 }
         if (ap->n == ap->cap) {
-                size_t cap   = ap->cap ? ap->cap * 2 : 32;
+                size_t cap = ap->cap ? ap->cap * 2 : 32;
                 contrib_t *v = pd_arena_alloc(ap->arena, cap * sizeof(*v));
                 if (!v) {
                         ap->nomem = true;
@@ -1166,7 +1174,7 @@ static void push(apply_t *ap, const char *signal, pd_axis_t axis, double w)
                 }
                 if (ap->n)
                         memcpy(v, ap->v, ap->n * sizeof(*v));
-                ap->v   = v;
+                ap->v = v;
                 ap->cap = cap;
         }
         ap->v[ap->n++] = (contrib_t){signal, axis, w};
@@ -1295,7 +1303,7 @@ static size_t count_stopwords(const lang_t *lang, const char *norm)
 static const lang_t *detect_lang(const pd_model_t *model, const char *norm)
 {
         const lang_t *lang = NULL;
-        size_t best        = 0;
+        size_t best = 0;
         for (size_t i = 0; i < model->n_langs; i++) {
                 size_t hits = count_stopwords(&model->langs[i], norm);
                 if (hits > best) {
@@ -1310,7 +1318,7 @@ static const lang_t *pick_lang(const apply_t *ap, const char *declared,
                                const char *norm)
 {
         const pd_model_t *model = ap->model;
-        const lang_t *lang      = lang_of(model, declared);
+        const lang_t *lang = lang_of(model, declared);
         if (!lang)
                 lang = detect_lang(model, norm);
         if (!lang)
@@ -1362,12 +1370,13 @@ static int add_text(apply_t *ap, const char *prefix, const char *declared,
                         sum[lang->terms[i].axis] += fabs(lang->terms[i].w);
         }
         for (int a = 0; a < NAX; a++)
-                scale[a] = ap->model->text_cap > 0 && sum[a] > ap->model->text_cap
-                               ? ap->model->text_cap / sum[a]
-                               : 1.0;
+                scale[a] =
+                    ap->model->text_cap > 0 && sum[a] > ap->model->text_cap
+                        ? ap->model->text_cap / sum[a]
+                        : 1.0;
         for (size_t i = 0; i < lang->n_terms; i++) {
                 const term_t *t = &lang->terms[i];
-                double w[NAX]   = {0};
+                double w[NAX] = {0};
                 if (!hit[i])
                         continue;
                 w[t->axis] = t->w * scale[t->axis];
@@ -1399,13 +1408,13 @@ static void add_checkpoints(apply_t *ap, const pd_kvs_t *kvs)
 {
         for (size_t i = 0; i < kvs->n && !ap->nomem; i++) {
                 const checkpoint_t *cp = find_checkpoint(ap, kvs->v[i].key);
-                const char *answer     = kvs->v[i].value;
+                const char *answer = kvs->v[i].value;
                 if (!cp || !answer || !*answer)
                         continue;
-                char *prefix = pd_arena_printf(ap->arena, "checkpoint:%s=",
-                                               cp->id.name);
-                char *tprefix = pd_arena_printf(ap->arena, "checkpoint:%s~text.",
-                                                cp->id.name);
+                char *prefix =
+                    pd_arena_printf(ap->arena, "checkpoint:%s=", cp->id.name);
+                char *tprefix = pd_arena_printf(
+                    ap->arena, "checkpoint:%s~text.", cp->id.name);
                 if (!prefix || !tprefix) {
                         ap->nomem = true;
                         break;
@@ -1429,13 +1438,13 @@ static void collect_sale(apply_t *ap, const pd_sale_closed_t *sale)
 {
         const pd_model_t *model = ap->model;
         for (size_t i = 0; i < sale->products.n; i++)
-                add_value(ap, &model->products, "product:",
-                          sale->products.v[i]);
+                add_value(ap, &model->products,
+                          "product:", sale->products.v[i]);
         add_value(ap, &model->sector, "sector:", sale->sector);
         add_value(ap, &model->region, "region:", sale->region);
         if (sale->employees >= 0)
-                add_band(ap, &model->employees, "employees:",
-                         (double)sale->employees);
+                add_band(ap, &model->employees,
+                         "employees:", (double)sale->employees);
         if (sale->revenue >= 0)
                 add_band(ap, &model->revenue, "revenue:", sale->revenue);
         add_checkpoints(ap, &sale->checkpoints);
@@ -1443,12 +1452,12 @@ static void collect_sale(apply_t *ap, const pd_sale_closed_t *sale)
 
 static void collect_ticket(apply_t *ap, const pd_ticket_opened_t *ticket)
 {
-        const pd_model_t *model  = ap->model;
+        const pd_model_t *model = ap->model;
         const char *const text[] = {ticket->subject, ticket->text};
-        if (!add_parts(ap, &model->category, "ticket.category:",
-                       ticket->category))
-                add_any(ap, &model->category, "ticket.category:",
-                        ticket->category);
+        if (!add_parts(ap, &model->category,
+                       "ticket.category:", ticket->category))
+                add_any(ap, &model->category,
+                        "ticket.category:", ticket->category);
         add_value(ap, &model->priority, "ticket.priority:", ticket->priority);
         add_text(ap, "text.", ticket->language, text, 2);
 }
@@ -1522,7 +1531,7 @@ static int cand_cmp(const void *a, const void *b)
 static void fold(const pd_model_t *model, pd_evidence_t *old,
                  const pd_evidence_t *add_e)
 {
-        int64_t at  = old->at > add_e->at ? old->at : add_e->at;
+        int64_t at = old->at > add_e->at ? old->at : add_e->at;
         old->weight = old->weight * decay(model, at - old->at) +
                       add_e->weight * decay(model, at - add_e->at);
         if (add_e->at >= old->at)
@@ -1531,8 +1540,7 @@ static void fold(const pd_model_t *model, pd_evidence_t *old,
 }
 
 static size_t merge_candidates(const apply_t *ap, const pd_marker_t *marker,
-                               const pd_event_t *ev, const char *event_id,
-                               int64_t t_ev, cand_t *c)
+                               const char *event_id, int64_t t_ev, cand_t *c)
 {
         size_t n = 0;
         for (size_t i = 0; i < marker->n_evidence; i++)
@@ -1557,7 +1565,7 @@ static pd_err_t update_evidence(const apply_t *ap, pd_marker_t *marker,
                                 int64_t t_now)
 {
         pd_err_t err = PD_OK;
-        cand_t *c    = pd_arena_alloc(ap->arena, (marker->n_evidence + ap->n + 1) *
+        cand_t *c = pd_arena_alloc(ap->arena, (marker->n_evidence + ap->n + 1) *
                                                   sizeof(*c));
         char *event_id = pd_arena_strdup(ap->arena, ev->event_id);
         size_t n, keep = 0;
@@ -1565,10 +1573,10 @@ static pd_err_t update_evidence(const apply_t *ap, pd_marker_t *marker,
                 err = PD_ERR_NOMEM;
                 goto out;
         }
-        n = merge_candidates(ap, marker, ev, event_id, t_ev, c);
+        n = merge_candidates(ap, marker, event_id, t_ev, c);
         for (size_t i = 0; i < n; i++)
-                c[i].mag = fabs(c[i].e.weight) *
-                           decay(ap->model, t_now - c[i].e.at);
+                c[i].mag =
+                    fabs(c[i].e.weight) * decay(ap->model, t_now - c[i].e.at);
         qsort(c, n, sizeof(*c), cand_cmp);
         for (size_t i = 0; i < n && keep < PD_MARKER_EVIDENCE_MAX; i++)
                 if (c[i].mag > 0)
@@ -1583,7 +1591,8 @@ static pd_axis_t best_other(const pd_marker_t *marker, pd_axis_t skip)
         pd_axis_t best = PD_AXIS__CNT;
         for (int a = 0; a < NAX; a++)
                 if ((pd_axis_t)a != skip &&
-                    (best == PD_AXIS__CNT || marker->axis[a] > marker->axis[best]))
+                    (best == PD_AXIS__CNT ||
+                     marker->axis[a] > marker->axis[best]))
                         best = (pd_axis_t)a;
         return best;
 }
@@ -1595,14 +1604,14 @@ static void update_dominant(const pd_model_t *model, pd_marker_t *marker,
                             bool had, bool *changed, pd_axis_t *before)
 {
         pd_axis_t best = best_other(marker, PD_AXIS__CNT);
-        pd_axis_t cur  = marker->dominant;
+        pd_axis_t cur = marker->dominant;
         if (!had) {
                 if (marker->n_evidence || (unsigned)cur >= PD_AXIS__CNT)
                         marker->dominant = best;
         } else if (best != cur &&
                    marker->axis[best] - marker->axis[cur] > model->hysteresis) {
-                *before          = cur;
-                *changed         = true;
+                *before = cur;
+                *changed = true;
                 marker->dominant = best;
         }
         marker->margin = marker->axis[marker->dominant] -
@@ -1614,19 +1623,19 @@ pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
                           bool *changed, pd_axis_t *before)
 {
         apply_t ap = {.model = model, .marker = marker, .arena = arena};
-        bool had   = marker->n_evidence > 0 &&
-                   (unsigned)marker->dominant < PD_AXIS__CNT;
+        bool had =
+            marker->n_evidence > 0 && (unsigned)marker->dominant < PD_AXIS__CNT;
         bool changed_dummy;
         pd_axis_t before_dummy;
         pd_err_t err;
         /* updated_at is the time the scores are decayed to; an event without
          * a time is taken as happening then. */
-        int64_t t_ev  = ev->occurred_at ? ev->occurred_at : marker->updated_at;
+        int64_t t_ev = ev->occurred_at ? ev->occurred_at : marker->updated_at;
         int64_t t_now = t_ev > marker->updated_at ? t_ev : marker->updated_at;
-        changed       = changed ? changed : &changed_dummy;
-        before        = before ? before : &before_dummy;
-        *changed      = false;
-        *before       = marker->dominant;
+        changed = changed ? changed : &changed_dummy;
+        before = before ? before : &before_dummy;
+        *changed = false;
+        *before = marker->dominant;
         collect(&ap, ev);
         err = ap.nomem ? PD_ERR_NOMEM : PD_OK;
         if (!err)
@@ -1634,9 +1643,8 @@ pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
         if (err)
                 goto out;
         /* Only now, with every allocation done, do the scores move. */
-        double age_decay = marker->updated_at
-                               ? decay(model, t_now - marker->updated_at)
-                               : 1.0;
+        double age_decay =
+            marker->updated_at ? decay(model, t_now - marker->updated_at) : 1.0;
         for (int a = 0; a < NAX; a++)
                 marker->axis[a] *= age_decay;
         for (size_t k = 0; k < ap.n; k++)
@@ -1669,11 +1677,13 @@ static bool category_in(const rule_t *rule, pd_arena_t *arena,
                 return true;
         if (!category)
                 return false;
-        found = key_in(rule->cats, rule->n_cats, norm_key_arena(arena, category));
-        copy  = found ? NULL : pd_arena_strdup(arena, category);
+        found =
+            key_in(rule->cats, rule->n_cats, norm_key_arena(arena, category));
+        copy = found ? NULL : pd_arena_strdup(arena, category);
         for (char *p = copy ? strtok_r(copy, seps, &save) : NULL; p && !found;
              p = strtok_r(NULL, seps, &save))
-                found = key_in(rule->cats, rule->n_cats, norm_key_arena(arena, p));
+                found =
+                    key_in(rule->cats, rule->n_cats, norm_key_arena(arena, p));
         return found;
 }
 
@@ -1684,10 +1694,9 @@ static bool rule_matches(const rule_t *rule, const pd_marker_t *marker,
         if (rule->persona != PD_AXIS__CNT &&
             (!known || rule->persona != marker->dominant))
                 return false;
-        if (rule->n_prios &&
-            (!ticket->priority ||
-             !key_in(rule->prios, rule->n_prios,
-                     norm_key_arena(arena, ticket->priority))))
+        if (rule->n_prios && (!ticket->priority ||
+                              !key_in(rule->prios, rule->n_prios,
+                                      norm_key_arena(arena, ticket->priority))))
                 return false;
         return category_in(rule, arena, ticket->category);
 }
@@ -1697,9 +1706,9 @@ const char *pd_persona_route_ticket(const pd_model_t *model,
                                     const pd_ticket_opened_t *ticket,
                                     pd_arena_t *arena, const char **reason)
 {
-        const char *queue = model->route_default ? model->route_default
-                                                 : DEFAULT_QUEUE;
-        bool known        = marker && marker->n_evidence > 0;
+        const char *queue =
+            model->route_default ? model->route_default : DEFAULT_QUEUE;
+        bool known = marker && marker->n_evidence > 0;
         for (size_t i = 0; i < model->n_rules; i++) {
                 if (rule_matches(&model->rules[i], marker, ticket, arena)) {
                         queue = model->rules[i].queue;

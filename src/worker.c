@@ -509,73 +509,85 @@ static pd_err_t batch_commit(pd_worker_t *w)
 typedef struct restore_ctx_s {
         pd_worker_t *w;
         pd_store_txn_t *txn;
-        int32_t partition;
         int64_t records;
         pd_arena_t arena;
 } restore_ctx_t;
 
-static pd_err_t restore_marker(void *opaque, const void *key, size_t key_len,
-                               const void *value, size_t len, int64_t offset)
+static pd_err_t restore_marker(restore_ctx_t *c, int32_t p,
+                               const char *customer, const void *value,
+                               size_t len, int64_t offset)
 {
-        restore_ctx_t *c = opaque;
-        char customer[512], why[256];
+        char why[256];
         pd_marker_t m;
-        if (!key || key_len == 0 || key_len >= sizeof(customer))
-                return PD_OK; /* not ours: nothing keyed can be restored */
-        memcpy(customer, key, key_len);
-        customer[key_len] = '\0';
-        c->records++;
-        pd_arena_reset(&c->arena);
         if (!value)
                 return pd_store_marker_del(c->txn, customer);
+        pd_arena_reset(&c->arena);
         if (pd_codec_marker_decode(c->w->codec, value, len, &c->arena, &m, why,
                                    sizeof(why))) {
                 pd_log_error("worker",
                              "restore_skip=true partition=%d offset=%lld "
                              "reason=\"%s\"",
-                             c->partition, (long long)offset, why);
+                             p, (long long)offset, why);
                 return PD_OK;
         }
-        return pd_store_marker_put(c->txn, customer, value, len, c->partition,
+        return pd_store_marker_put(c->txn, customer, value, len, p,
                                    pd_engine_next_timer(&c->w->eng, &m));
 }
 
-static pd_err_t restore_pstate(void *opaque, const void *key, size_t key_len,
+/* topic_idx 0: the persona changelog, 1: partition state. */
+static pd_err_t restore_record(void *opaque, size_t topic_idx, int32_t p,
+                               const void *key, size_t key_len,
                                const void *value, size_t len, int64_t offset)
 {
         restore_ctx_t *c = opaque;
+        char customer[512];
         c->records++;
-        return value ? pd_store_pstate_put(c->txn, c->partition, value, len)
-                     : PD_OK;
+        if (topic_idx == 1)
+                return value ? pd_store_pstate_put(c->txn, p, value, len)
+                             : PD_OK;
+        if (!key || key_len == 0 || key_len >= sizeof(customer))
+                return PD_OK; /* unkeyed: no customer to restore */
+        memcpy(customer, key, key_len);
+        customer[key_len] = '\0';
+        return restore_marker(c, p, customer, value, len, offset);
 }
 
-/* Catches one partition up from its changelogs, from the store's recorded
- * offsets (or the beginning) to the end, in one store transaction. */
-static pd_err_t restore_partition(pd_worker_t *w, int32_t p)
+/* Catches the partitions up from their changelogs, from the store's
+ * recorded offsets (or the beginning) to the end, in one store
+ * transaction, before any of their input is processed. */
+static pd_err_t restore(pd_worker_t *w, const int32_t *parts, size_t n)
 {
-        const char *topics[]            = {w->conf->topic_persona,
-                                           w->conf->topic_pstate};
-        pd_session_read_cb_t *cbs[]     = {restore_marker, restore_pstate};
-        restore_ctx_t c = {.w = w, .partition = p};
-        int64_t t0      = mono_ms();
-        pd_err_t err    = pd_store_txn_begin(w->store, 0, &c.txn);
+        const char *topics[] = {w->conf->topic_persona, w->conf->topic_pstate};
+        restore_ctx_t c      = {.w = w};
+        int64_t t0           = mono_ms();
+        int64_t *from        = calloc(2 * n + 1, sizeof(int64_t));
+        int64_t *next        = calloc(2 * n + 1, sizeof(int64_t));
+        pd_err_t err = from && next ? pd_store_txn_begin(w->store, 0, &c.txn)
+                                    : PD_ERR_NOMEM;
         pd_arena_init(&c.arena);
-        for (int t = 0; t < 2 && !err; t++) {
-                int64_t from = pd_store_offset_get(c.txn, topics[t], p), next;
-                err = pd_session_read_partition(w->session, topics[t], p, from,
-                                                cbs[t], &c, &next, w->errstr,
-                                                sizeof(w->errstr));
-                if (!err)
-                        err = pd_store_offset_put(c.txn, topics[t], p, next);
-        }
+        for (size_t t = 0; !err && t < 2; t++)
+                for (size_t i = 0; i < n; i++)
+                        from[t * n + i] =
+                            pd_store_offset_get(c.txn, topics[t], parts[i]);
+        if (!err)
+                err = pd_session_read_partitions(
+                    w->session, topics, 2, parts, n, from, restore_record, &c,
+                    next, w->errstr, sizeof(w->errstr));
+        for (size_t t = 0; !err && t < 2; t++)
+                for (size_t i = 0; !err && i < n; i++)
+                        err = pd_store_offset_put(c.txn, topics[t], parts[i],
+                                                  next[t * n + i]);
         pd_arena_term(&c.arena);
         if (c.txn)
                 err = err ? (pd_store_txn_abort(c.txn), err)
                           : pd_store_txn_commit(c.txn);
+        free(from);
+        free(next);
         w->metrics.restored_records += c.records;
         pd_log_info("worker",
-                    "restored partition=%d records=%lld seconds=%.3f error=%s",
-                    p, (long long)c.records, (double)(mono_ms() - t0) / 1000.0,
+                    "restored partitions=%zu records=%lld seconds=%.3f "
+                    "error=%s",
+                    n, (long long)c.records, (double)(mono_ms() - t0) / 1000.0,
                     pd_err_name(err));
         return err;
 }
@@ -583,18 +595,15 @@ static pd_err_t restore_partition(pd_worker_t *w, int32_t p)
 static pd_err_t on_assign(void *opaque, const int32_t *parts, size_t n)
 {
         pd_worker_t *w = opaque;
-        pd_err_t err   = PD_OK;
         if (w->open)
                 batch_abort(w, "assignment while a batch was open");
-        for (size_t i = 0; i < n && !err; i++) {
-                if (parts[i] < 0 || parts[i] >= w->partitions)
-                        continue;
-                err = restore_partition(w, parts[i]);
-                if (!err && !w->assigned[parts[i]]) {
+        pd_err_t err = restore(w, parts, n);
+        for (size_t i = 0; i < n && !err; i++)
+                if (parts[i] >= 0 && parts[i] < w->partitions &&
+                    !w->assigned[parts[i]]) {
                         w->assigned[parts[i]] = true;
                         w->n_assigned++;
                 }
-        }
         pd_log_info("worker", "ready=%s assigned=%zu", err ? "false" : "true",
                     w->n_assigned);
         return err;
