@@ -298,9 +298,22 @@ report(loader_t *ld, size_t pos, const char *key, const char *fmt, ...)
                 ld->errlen += (size_t)n;
 }
 
+/* Formats a key path for messages; one too long for buf is cut to end in
+ * "...", which still names the place. */
+__attribute__((format(printf, 3, 4))) static void
+key_path(char *buf, size_t size, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(buf, size, fmt, ap);
+        va_end(ap);
+        if (n >= (int)size && size > 4)
+                memcpy(buf + size - 4, "...", 4);
+}
+
 static void join(char *buf, size_t size, const char *where, const char *key)
 {
-        snprintf(buf, size, "%s%s%s", where, *where ? "." : "", key);
+        key_path(buf, size, "%s%s%s", where, *where ? "." : "", key);
 }
 
 static void check_keys(loader_t *ld, const json_t *obj, const char *where,
@@ -512,7 +525,7 @@ static void load_bands(loader_t *ld, const json_t *j, const char *where,
         for (size_t i = 0; i < json_array_size(j); i++) {
                 const json_t *el = json_array_get(j, i);
                 char path[256];
-                snprintf(path, sizeof(path), "%s[%zu]", where, i);
+                key_path(path, sizeof(path), "%s[%zu]", where, i);
                 if (!expect(ld, el, JSON_OBJECT, path, cursor))
                         continue;
                 size_t epos = elem_pos(ld, el, &cursor);
@@ -910,7 +923,7 @@ static void load_rules(loader_t *ld, const json_t *j, const char *where,
         for (size_t i = 0; i < json_array_size(j); i++) {
                 const json_t *el = json_array_get(j, i);
                 char path[256];
-                snprintf(path, sizeof(path), "%s[%zu]", where, i);
+                key_path(path, sizeof(path), "%s[%zu]", where, i);
                 if (!expect(ld, el, JSON_OBJECT, path, cursor))
                         continue;
                 size_t epos = elem_pos(ld, el, &cursor);
@@ -1618,6 +1631,21 @@ static void update_dominant(const pd_model_t *model, pd_marker_t *marker,
                          marker->axis[best_other(marker, marker->dominant)];
 }
 
+/* Decays the scores from updated_at to t_now, then adds the event's
+ * contributions decayed by the event's own age at t_now. */
+static void move_scores(const apply_t *ap, pd_marker_t *marker, int64_t t_ev,
+                        int64_t t_now)
+{
+        const pd_model_t *model = ap->model;
+        double old =
+            marker->updated_at ? decay(model, t_now - marker->updated_at) : 1.0;
+        for (int a = 0; a < NAX; a++)
+                marker->axis[a] *= old;
+        for (size_t k = 0; k < ap->n; k++)
+                marker->axis[ap->v[k].axis] +=
+                    ap->v[k].w * decay(model, t_now - t_ev);
+}
+
 pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
                           const pd_event_t *ev, pd_arena_t *arena,
                           bool *changed, pd_axis_t *before)
@@ -1642,14 +1670,8 @@ pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
                 err = update_evidence(&ap, marker, ev, t_ev, t_now);
         if (err)
                 goto out;
-        /* Only now, with every allocation done, do the scores move. */
-        double age_decay =
-            marker->updated_at ? decay(model, t_now - marker->updated_at) : 1.0;
-        for (int a = 0; a < NAX; a++)
-                marker->axis[a] *= age_decay;
-        for (size_t k = 0; k < ap.n; k++)
-                marker->axis[ap.v[k].axis] +=
-                    ap.v[k].w * decay(model, t_now - t_ev);
+        /* Only now, with every allocation done, does the marker move. */
+        move_scores(&ap, marker, t_ev, t_now);
         update_dominant(model, marker, had, changed, before);
         marker->model_version = model->version;
 out:
