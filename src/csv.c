@@ -11,17 +11,17 @@
 
 struct pd_csv_s {
         char *name;
-        FILE *fp;                  /* NULL: reading from mem */
+        FILE *fp; /* NULL: reading from mem */
         const unsigned char *mem;
         size_t mem_len, mem_pos;
-        int back[4];               /* pushed-back characters, LIFO */
+        int back[4]; /* pushed-back characters, LIFO */
         int nback;
-        bool started;              /* BOM check done */
-        bool failed;               /* read error seen */
-        long line;                 /* physical line of the next character */
+        bool started; /* BOM check done */
+        bool failed;  /* read error seen */
+        long line;    /* physical line of the next character */
 
-        pd_buf_t text;             /* the current record's field bytes */
-        size_t *offs;              /* field start offsets into text */
+        pd_buf_t text; /* the current record's field bytes */
+        size_t *offs;  /* field start offsets into text */
         size_t *lens;
         const char **fields;
         size_t nfields, cap;
@@ -85,7 +85,7 @@ static pd_csv_t *csv_new(const char *name)
 pd_err_t pd_csv_open(const char *path, pd_csv_t **csvp, char *errstr,
                      size_t errstr_size)
 {
-        pd_err_t err  = PD_OK;
+        pd_err_t err = PD_OK;
         pd_csv_t *csv = csv_new(path);
         if (!csv) {
                 err = PD_ERR_NOMEM;
@@ -95,8 +95,7 @@ pd_err_t pd_csv_open(const char *path, pd_csv_t **csvp, char *errstr,
         csv->fp = fopen(path, "rb");
         if (!csv->fp) {
                 err = PD_ERR_IO;
-                snprintf(errstr, errstr_size, "%s: %s", path,
-                         strerror(errno));
+                snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
                 pd_csv_close(csv);
                 csv = NULL;
         }
@@ -109,12 +108,12 @@ pd_err_t pd_csv_open_mem(const char *name, const char *data, size_t len,
                          pd_csv_t **csvp, char *errstr, size_t errstr_size)
 {
         pd_csv_t *csv = csv_new(name);
-        *csvp         = csv;
+        *csvp = csv;
         if (!csv) {
                 snprintf(errstr, errstr_size, "%s: out of memory", name);
                 return PD_ERR_NOMEM;
         }
-        csv->mem     = (const unsigned char *)data;
+        csv->mem = (const unsigned char *)data;
         csv->mem_len = len;
         return PD_OK;
 }
@@ -149,7 +148,7 @@ static int field_end(pd_csv_t *csv, size_t start)
 {
         if (csv->nfields == csv->cap) {
                 size_t ncap = csv->cap ? csv->cap * 2 : 16;
-                size_t *o   = realloc(csv->offs, ncap * sizeof(*o));
+                size_t *o = realloc(csv->offs, ncap * sizeof(*o));
                 if (!o)
                         return -1;
                 csv->offs = o;
@@ -157,12 +156,11 @@ static int field_end(pd_csv_t *csv, size_t start)
                 if (!l)
                         return -1;
                 csv->lens = l;
-                const char **f =
-                    realloc(csv->fields, ncap * sizeof(*f));
+                const char **f = realloc(csv->fields, ncap * sizeof(*f));
                 if (!f)
                         return -1;
                 csv->fields = f;
-                csv->cap    = ncap;
+                csv->cap = ncap;
         }
         csv->offs[csv->nfields] = start;
         csv->lens[csv->nfields] = csv->text.len - start;
@@ -181,7 +179,8 @@ static void line_end(pd_csv_t *csv, int c)
         csv->line++;
 }
 
-/* Reads a quoted field's body up to its closing quote.  Returns 0, 1 at EOF (unterminated), -1 OOM. */
+/* Reads a quoted field's body up to its closing quote.  Returns 0, 1 at EOF
+ * (unterminated), -1 OOM. */
 static int read_quoted(pd_csv_t *csv)
 {
         for (;;) {
@@ -263,8 +262,8 @@ static void fill_record(pd_csv_t *csv, pd_csv_record_t *rec)
         for (size_t i = 0; i < csv->nfields; i++)
                 csv->fields[i] = csv->text.data + csv->offs[i];
         rec->fields = csv->fields;
-        rec->lens   = csv->lens;
-        rec->n      = csv->nfields;
+        rec->lens = csv->lens;
+        rec->n = csv->nfields;
 }
 
 pd_err_t pd_csv_next(pd_csv_t *csv, pd_csv_record_t *rec, char *errstr,
@@ -287,7 +286,7 @@ pd_err_t pd_csv_next(pd_csv_t *csv, pd_csv_record_t *rec, char *errstr,
         rec->line = csv->line;
         do {
                 size_t start = csv->text.len;
-                end          = read_field(csv);
+                end = read_field(csv);
                 if (end == END_OPEN || end == END_NOMEM)
                         break;
                 if (field_end(csv, start)) {

@@ -2,15 +2,15 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "csv.h"
 
-#define MS_PER_DAY 86400000LL
+#define MS_PER_DAY  86400000LL
 #define MS_PER_HOUR 3600000LL
 /* A date without a time of day is taken as 12:00 UTC: the calendar date is
  * then the same in every customer zone from UTC-11 to UTC+11, so schedules
@@ -49,7 +49,7 @@ static void *grow(pd_arena_t *arena, void *old, size_t n, size_t *cap,
         if (n < *cap)
                 return old;
         size_t ncap = *cap ? *cap * 2 : 16;
-        void *p     = pd_arena_alloc(arena, ncap * elem);
+        void *p = pd_arena_alloc(arena, ncap * elem);
         if (!p)
                 return NULL;
         if (old)
@@ -67,22 +67,21 @@ void pd_import_result_init(pd_import_result_t *res)
 /* ---- skipped and rejected rows --------------------------------------- */
 
 static pd_import_reason_t *reason_find(ctx_t *ctx, pd_import_reason_t **v,
-                                       size_t *n, size_t *cap,
-                                       const char *key, const char *example)
+                                       size_t *n, size_t *cap, const char *key,
+                                       const char *example)
 {
         for (size_t i = 0; i < *n; i++)
                 if (!strcmp((*v)[i].dataset, ctx->ds->name) &&
                     !strcmp((*v)[i].reason, key))
                         return &(*v)[i];
-        pd_import_reason_t *nv =
-            grow(ctx->arena, *v, *n, cap, sizeof(**v));
+        pd_import_reason_t *nv = grow(ctx->arena, *v, *n, cap, sizeof(**v));
         if (!nv)
                 return NULL;
-        *v                   = nv;
+        *v = nv;
         pd_import_reason_t *r = &nv[(*n)++];
-        r->dataset           = ctx->ds->name;
-        r->reason            = pd_arena_strdup(ctx->arena, key);
-        r->example           = pd_arena_strdup(ctx->arena, example);
+        r->dataset = ctx->ds->name;
+        r->reason = pd_arena_strdup(ctx->arena, key);
+        r->example = pd_arena_strdup(ctx->arena, example);
         return r;
 }
 
@@ -94,12 +93,11 @@ static int reject(ctx_t *ctx, const char *file, long line, const char *field,
         pd_import_result_t *res = ctx->res;
         char key[512], msg[1024];
         snprintf(key, sizeof(key), "%s: %s: %s", file, field, reason);
-        snprintf(msg, sizeof(msg), "%s/%s:%ld: %s: %s%s%.80s%s",
-                 ctx->ds->name, file, line, field, reason,
-                 value ? " ('" : "", value ? value : "", value ? "')" : "");
-        pd_import_reason_t *r =
-            reason_find(ctx, &res->rejects, &res->n_rejects,
-                        &res->cap_rejects, key, msg);
+        snprintf(msg, sizeof(msg), "%s/%s:%ld: %s: %s%s%.80s%s", ctx->ds->name,
+                 file, line, field, reason, value ? " ('" : "",
+                 value ? value : "", value ? "')" : "");
+        pd_import_reason_t *r = reason_find(ctx, &res->rejects, &res->n_rejects,
+                                            &res->cap_rejects, key, msg);
         if (!r)
                 return -1;
         r->n++;
@@ -107,8 +105,7 @@ static int reject(ctx_t *ctx, const char *file, long line, const char *field,
         if (res->log && r->n <= res->log_max)
                 fprintf(res->log, "%s\n", msg);
         else if (res->log && r->n == res->log_max + 1)
-                fprintf(res->log,
-                        "%s/%s: %s: %s: further rows only counted\n",
+                fprintf(res->log, "%s/%s: %s: %s: further rows only counted\n",
                         ctx->ds->name, file, field, reason);
         return 0;
 }
@@ -172,14 +169,13 @@ static pd_err_t read_header(ctx_t *ctx, pd_csv_t *csv, table_t *t,
         pd_err_t err = pd_csv_next(csv, &rec, ctx->errstr, ctx->errstr_size);
         if (err == PD_ERR_NOT_FOUND) {
                 snprintf(ctx->errstr, ctx->errstr_size,
-                         "%s/%s:1: header: empty file", ctx->ds->name,
-                         t->file);
+                         "%s/%s:1: header: empty file", ctx->ds->name, t->file);
                 return PD_ERR_CONFIG;
         }
         if (err)
                 return err;
         t->ncols = rec.n;
-        t->hdr   = copy_fields(ctx->arena, &rec);
+        t->hdr = copy_fields(ctx->arena, &rec);
         if (!t->hdr)
                 return nomem(ctx);
         for (; *required; required++) {
@@ -204,8 +200,8 @@ static int reject_short(ctx_t *ctx, table_t *t, const pd_csv_record_t *rec)
                          "line end at end of file",
                          rec->n, t->ncols);
         else
-                snprintf(why, sizeof(why), "%zu fields, header has %zu",
-                         rec->n, t->ncols);
+                snprintf(why, sizeof(why), "%zu fields, header has %zu", rec->n,
+                         t->ncols);
         return reject(ctx, t->file, rec->line, "record", why,
                       rec->n ? rec->fields[0] : NULL);
 }
@@ -216,9 +212,9 @@ static pd_err_t add_row(ctx_t *ctx, table_t *t, const pd_csv_record_t *rec)
             grow(ctx->arena, t->rows, t->nrows, &t->cap, sizeof(*rows));
         if (!rows)
                 return nomem(ctx);
-        t->rows                 = rows;
-        t->rows[t->nrows].f     = copy_fields(ctx->arena, rec);
-        t->rows[t->nrows].line  = rec->line;
+        t->rows = rows;
+        t->rows[t->nrows].f = copy_fields(ctx->arena, rec);
+        t->rows[t->nrows].line = rec->line;
         if (!t->rows[t->nrows].f)
                 return nomem(ctx);
         t->nrows++;
@@ -229,8 +225,7 @@ static pd_err_t read_rows(ctx_t *ctx, pd_csv_t *csv, table_t *t)
 {
         pd_err_t err = PD_OK;
         pd_csv_record_t rec;
-        while (!(err = pd_csv_next(csv, &rec, ctx->errstr,
-                                   ctx->errstr_size))) {
+        while (!(err = pd_csv_next(csv, &rec, ctx->errstr, ctx->errstr_size))) {
                 ctx->ds->rows++;
                 if (rec.n != t->ncols)
                         err = reject_short(ctx, t, &rec) ? nomem(ctx) : PD_OK;
@@ -293,10 +288,10 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d)
         int64_t doe = z - era * 146097;
         int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
         int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        int64_t mp  = (5 * doy + 2) / 153;
-        *d          = (int)(doy - (153 * mp + 2) / 5 + 1);
-        *m          = (int)(mp < 10 ? mp + 3 : mp - 9);
-        *y          = (int)(yoe + era * 400 + (*m <= 2));
+        int64_t mp = (5 * doy + 2) / 153;
+        *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+        *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+        *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
 static int days_in_month(int y, int m)
@@ -353,14 +348,14 @@ static bool parse_time(const char *s, bool with_time, int64_t *ms)
  * + 1 month = 28/29 February); the time of day is kept. */
 static int64_t add_months(int64_t ms, int months)
 {
-        int64_t day = ms >= 0 ? ms / MS_PER_DAY : (ms - MS_PER_DAY + 1) /
-                                                       MS_PER_DAY;
+        int64_t day =
+            ms >= 0 ? ms / MS_PER_DAY : (ms - MS_PER_DAY + 1) / MS_PER_DAY;
         int64_t tod = ms - day * MS_PER_DAY;
         int y, m, d;
         civil_from_days(day, &y, &m, &d);
         int idx = (m - 1) + months;
         y += idx >= 0 ? idx / 12 : (idx - 11) / 12;
-        m       = ((idx % 12) + 12) % 12 + 1;
+        m = ((idx % 12) + 12) % 12 + 1;
         int dim = days_in_month(y, m);
         return days_from_civil(y, m, d > dim ? dim : d) * MS_PER_DAY + tod;
 }
@@ -371,7 +366,7 @@ static bool parse_double(const char *s, double *v)
         if (!*s || isspace((unsigned char)*s))
                 return false;
         errno = 0;
-        *v    = strtod(s, &end);
+        *v = strtod(s, &end);
         return !*end && !errno && isfinite(*v);
 }
 
@@ -381,7 +376,7 @@ static bool parse_int(const char *s, long long *v)
         if (!*s || isspace((unsigned char)*s))
                 return false;
         errno = 0;
-        *v    = strtoll(s, &end, 10);
+        *v = strtoll(s, &end, 10);
         return !*end && !errno;
 }
 
@@ -536,16 +531,15 @@ static pd_event_t *new_event(ctx_t *ctx, pd_event_kind_t kind,
                              &res->cap_events, sizeof(*v));
         if (!v)
                 return NULL;
-        res->events    = v;
+        res->events = v;
         pd_event_t *ev = &v[res->n_events];
         memset(ev, 0, sizeof(*ev));
-        ev->event_id = pd_uuid5_printf(ctx->arena, "%s/%s/%s/%s",
-                                       ctx->ds->name, file, key,
-                                       pd_event_kind_name(kind));
+        ev->event_id = pd_uuid5_printf(ctx->arena, "%s/%s/%s/%s", ctx->ds->name,
+                                       file, key, pd_event_kind_name(kind));
         ev->customer_id = pd_arena_strdup(ctx->arena, customer_id);
         ev->occurred_at = at;
-        ev->source      = ctx->ds->name;
-        ev->kind        = kind;
+        ev->source = ctx->ds->name;
+        ev->kind = kind;
         if (!ev->event_id || !ev->customer_id)
                 return NULL;
         res->n_events++;
@@ -561,7 +555,8 @@ static int kv(pd_kvs_t *kvs, pd_arena_t *arena, const char *k, const char *v)
 }
 
 static int kv_printf(pd_kvs_t *kvs, pd_arena_t *arena, const char *k,
-                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static int kv_printf(pd_kvs_t *kvs, pd_arena_t *arena, const char *k,
                      const char *fmt, ...)
@@ -597,28 +592,27 @@ typedef struct maven_s {
 static int maven_firmo(ctx_t *ctx, maven_t *m, size_t r, pd_sale_closed_t *s)
 {
         const table_t *p = &m->pipeline;
-        long a           = lookup(&m->accounts, "account", fld(p, r, "account"));
+        long a = lookup(&m->accounts, "account", fld(p, r, "account"));
         long t = lookup(&m->teams, "sales_agent", fld(p, r, "sales_agent"));
         const char *office = t >= 0 ? fld(&m->teams, t, "regional_office") : "";
         long long emp;
-        bool fixed;
+        bool fixed = false;
 
         s->employees = -1;
-        s->revenue   = -1;
-        s->region    = nonempty(office);
+        s->revenue = -1;
+        s->region = nonempty(office);
         if (a < 0)
                 return 0; /* a deal with an account we know nothing of */
         const char *sector = fld(&m->accounts, a, "sector");
-        s->sector          = *sector ? sector_fix(ctx->arena, sector, &fixed)
-                                     : NULL;
+        s->sector = *sector ? sector_fix(ctx->arena, sector, &fixed) : NULL;
         m->sector_fixed += fixed;
         if (parse_int(fld(&m->accounts, a, "employees"), &emp) && emp >= 0)
                 s->employees = emp;
         if (!parse_double(fld(&m->accounts, a, "revenue"), &s->revenue))
                 s->revenue = -1;
-        const char *loc      = fld(&m->accounts, a, "office_location");
+        const char *loc = fld(&m->accounts, a, "office_location");
         const country_t *cty = country_find(loc);
-        s->country           = cty ? cty->iso : nonempty(loc);
+        s->country = cty ? cty->iso : nonempty(loc);
         m->country_fixed += cty && !strcasecmp(loc, "Philipines");
         if (cty && !strcmp(cty->iso, "US"))
                 s->time_zone = us_region_tz(office);
@@ -658,66 +652,61 @@ static int maven_checkpoints(ctx_t *ctx, maven_t *m, size_t r, long prod,
                                  100.0 * (list - s->deal_value) / list);
         }
         if (parse_time(fld(p, r, "engage_date"), false, &engage_at))
-                err |= kv_printf(c, ar, "sales_cycle_days", "%lld",
-                                 (long long)((close_at - engage_at) /
-                                             MS_PER_DAY));
+                err |=
+                    kv_printf(c, ar, "sales_cycle_days", "%lld",
+                              (long long)((close_at - engage_at) / MS_PER_DAY));
         if (t >= 0)
                 err |= kv(c, ar, "sales_manager", fld(&m->teams, t, "manager"));
         return err;
 }
 
-/* Checks a won deal's fields; rejects and returns false when one is
- * unusable. */
-static bool maven_valid(ctx_t *ctx, maven_t *m, size_t r, long *prod,
-                        int64_t *at, double *value)
+/* Says which field of a won deal is unusable and why; NULL if none. */
+static const char *maven_fault(maven_t *m, size_t r, long *prod, int64_t *at,
+                               double *value, const char **why)
 {
-        const table_t *p = &m->pipeline;
-        const char *file = p->file;
-        long line        = p->rows[r].line;
         static const char *const need[] = {"opportunity_id", "account",
                                            "product", "close_date",
                                            "close_value"};
+        const table_t *p = &m->pipeline;
+        *why = "empty on a won deal";
         for (size_t i = 0; i < sizeof(need) / sizeof(*need); i++)
                 if (!*fld(p, r, need[i]))
-                        return reject(ctx, file, line, need[i],
-                                      "empty on a won deal", NULL),
-                               false;
-        const char *product = fld(p, r, "product");
-        *prod               = -1;
+                        return need[i];
+        *prod = -1;
         for (size_t i = 0; *prod < 0 && i < m->products.nrows; i++)
-                if (same_product(product, fld(&m->products, i, "product")))
+                if (same_product(fld(p, r, "product"),
+                                 fld(&m->products, i, "product")))
                         *prod = (long)i;
+        *why = "not in products.csv";
         if (*prod < 0)
-                return reject(ctx, file, line, "product",
-                              "not in products.csv", product),
-                       false;
+                return "product";
+        *why = "not a date (YYYY-MM-DD)";
         if (!parse_time(fld(p, r, "close_date"), false, at))
-                return reject(ctx, file, line, "close_date",
-                              "not a date (YYYY-MM-DD)",
-                              fld(p, r, "close_date")),
-                       false;
+                return "close_date";
+        *why = "not a non-negative number";
         if (!parse_double(fld(p, r, "close_value"), value) || *value < 0)
-                return reject(ctx, file, line, "close_value",
-                              "not a non-negative number",
-                              fld(p, r, "close_value")),
-                       false;
-        return true;
+                return "close_value";
+        return NULL;
 }
 
 static pd_err_t maven_row(ctx_t *ctx, maven_t *m, size_t r)
 {
         const table_t *p = &m->pipeline;
         char customer[512];
-        long prod;
-        int64_t at;
-        double value;
+        long prod = -1;
+        int64_t at = 0;
+        double value = 0;
 
         if (strcmp(fld(p, r, "deal_stage"), "Won"))
                 return skip(ctx, p->file, p->rows[r].line, "not won")
                            ? nomem(ctx)
                            : PD_OK;
-        if (!maven_valid(ctx, m, r, &prod, &at, &value))
-                return PD_OK;
+        const char *why, *field = maven_fault(m, r, &prod, &at, &value, &why);
+        if (field)
+                return reject(ctx, p->file, p->rows[r].line, field, why,
+                              nonempty(fld(p, r, field)))
+                           ? nomem(ctx)
+                           : PD_OK;
         snprintf(customer, sizeof(customer), "maven-crm:%s",
                  fld(p, r, "account"));
         pd_event_t *ev = new_event(ctx, PD_EV_SALE_CLOSED, customer, at,
@@ -725,17 +714,17 @@ static pd_err_t maven_row(ctx_t *ctx, maven_t *m, size_t r)
         if (!ev)
                 return nomem(ctx);
         pd_sale_closed_t *s = &ev->u.sale;
-        const char *name    = fld(&m->products, prod, "product");
+        const char *name = fld(&m->products, prod, "product");
         m->product_fixed += strcmp(name, fld(p, r, "product")) != 0;
-        s->deal_id     = fld(p, r, "opportunity_id");
-        s->products.v  = pd_arena_alloc(ctx->arena, sizeof(char *));
+        s->deal_id = fld(p, r, "opportunity_id");
+        s->products.v = pd_arena_alloc(ctx->arena, sizeof(char *));
         if (!s->products.v)
                 return nomem(ctx);
         s->products.v[0] = name;
-        s->products.n    = 1;
-        s->deal_value    = value;
-        s->currency      = "USD";
-        s->sales_owner   = nonempty(fld(p, r, "sales_agent"));
+        s->products.n = 1;
+        s->deal_value = value;
+        s->currency = "USD";
+        s->sales_owner = nonempty(fld(p, r, "sales_agent"));
         if (maven_firmo(ctx, m, r, s) ||
             maven_checkpoints(ctx, m, r, prod, at, s))
                 return nomem(ctx);
@@ -745,24 +734,23 @@ static pd_err_t maven_row(ctx_t *ctx, maven_t *m, size_t r)
 static pd_err_t maven_load(ctx_t *ctx, maven_t *m)
 {
         static const char *const acc[] = {
-            "account",  "sector",          "year_established", "revenue",
+            "account",   "sector",          "year_established", "revenue",
             "employees", "office_location", "subsidiary_of",    NULL};
         static const char *const prod[] = {"product", "series", "sales_price",
                                            NULL};
         static const char *const team[] = {"sales_agent", "manager",
                                            "regional_office", NULL};
         static const char *const pipe[] = {
-            "opportunity_id", "sales_agent", "product",    "account",
-            "deal_stage",     "engage_date", "close_date", "close_value",
-            NULL};
+            "opportunity_id", "sales_agent", "product",
+            "account",        "deal_stage",  "engage_date",
+            "close_date",     "close_value", NULL};
         pd_err_t err = load_table(ctx, "accounts.csv", acc, &m->accounts);
         if (!err)
                 err = load_table(ctx, "products.csv", prod, &m->products);
         if (!err)
                 err = load_table(ctx, "sales_teams.csv", team, &m->teams);
         if (!err)
-                err = load_table(ctx, "sales_pipeline.csv", pipe,
-                                 &m->pipeline);
+                err = load_table(ctx, "sales_pipeline.csv", pipe, &m->pipeline);
         return err;
 }
 
@@ -795,7 +783,7 @@ static const char *unescape_newlines(pd_arena_t *arena, const char *s)
         if (!strstr(s, "\\n"))
                 return s;
         char *out = pd_arena_strdup(arena, s);
-        char *w   = out;
+        char *w = out;
         for (const char *p = s; out && *p; p++) {
                 if (p[0] == '\\' && p[1] == 'n') {
                         *w++ = '\n';
@@ -811,9 +799,8 @@ static const char *unescape_newlines(pd_arena_t *arena, const char *s)
 
 static pd_err_t import_bueck(ctx_t *ctx, table_t *bueck)
 {
-        static const char *const cols[] = {"subject", "body",     "type",
-                                           "queue",   "priority", "language",
-                                           NULL};
+        static const char *const cols[] = {
+            "subject", "body", "type", "queue", "priority", "language", NULL};
         return load_table(ctx, BUECK_FILE, cols, bueck);
 }
 
@@ -828,14 +815,14 @@ static void raven_firmo(raven_t *rv, const char *account_id,
 {
         long a = lookup(&rv->accounts, "account_id", account_id);
         s->employees = -1; /* seats are not employees: see checkpoints */
-        s->revenue   = -1;
+        s->revenue = -1;
         if (a < 0)
                 return;
-        const char *cty      = fld(&rv->accounts, a, "country");
-        const country_t *c   = country_find(cty);
-        s->sector            = nonempty(fld(&rv->accounts, a, "industry"));
-        s->country           = c ? c->iso : nonempty(cty);
-        s->time_zone         = c ? c->tz : NULL;
+        const char *cty = fld(&rv->accounts, a, "country");
+        const country_t *c = country_find(cty);
+        s->sector = nonempty(fld(&rv->accounts, a, "industry"));
+        s->country = c ? c->iso : nonempty(cty);
+        s->time_zone = c ? c->tz : NULL;
 }
 
 /* Checkpoints of a subscription: seats, referral_source (from the
@@ -844,7 +831,7 @@ static int raven_checkpoints(ctx_t *ctx, raven_t *rv, size_t r,
                              pd_sale_closed_t *s)
 {
         const table_t *t = &rv->subs;
-        pd_kvs_t *c      = &s->checkpoints;
+        pd_kvs_t *c = &s->checkpoints;
         long a = lookup(&rv->accounts, "account_id", fld(t, r, "account_id"));
         bool b;
         int err = kv(c, ctx->arena, "seats", fld(t, r, "seats"));
@@ -873,36 +860,29 @@ static int renewal_months(const char *billing_frequency)
         return 0;
 }
 
-static bool raven_sub_valid(ctx_t *ctx, const table_t *t, size_t r,
-                            int64_t *at, double *arr, bool *auto_renew)
+/* Says which field of a subscription is unusable and why; NULL if none. */
+static const char *raven_sub_fault(const table_t *t, size_t r, int64_t *at,
+                                   double *arr, bool *auto_renew,
+                                   const char **why)
 {
-        long line = t->rows[r].line;
-        static const char *const need[] = {"subscription_id", "account_id"};
-        for (size_t i = 0; i < 2; i++)
-                if (!*fld(t, r, need[i]))
-                        return reject(ctx, t->file, line, need[i], "empty",
-                                      NULL),
-                               false;
+        *why = "empty";
+        if (!*fld(t, r, "subscription_id"))
+                return "subscription_id";
+        if (!*fld(t, r, "account_id"))
+                return "account_id";
+        *why = "not a date (YYYY-MM-DD)";
         if (!parse_time(fld(t, r, "start_date"), false, at))
-                return reject(ctx, t->file, line, "start_date",
-                              "not a date (YYYY-MM-DD)",
-                              fld(t, r, "start_date")),
-                       false;
+                return "start_date";
+        *why = "not a non-negative number";
         if (!parse_double(fld(t, r, "arr_amount"), arr) || *arr < 0)
-                return reject(ctx, t->file, line, "arr_amount",
-                              "not a non-negative number",
-                              fld(t, r, "arr_amount")),
-                       false;
+                return "arr_amount";
+        *why = "neither monthly nor annual";
         if (!renewal_months(fld(t, r, "billing_frequency")))
-                return reject(ctx, t->file, line, "billing_frequency",
-                              "neither monthly nor annual",
-                              fld(t, r, "billing_frequency")),
-                       false;
+                return "billing_frequency";
+        *why = "not TRUE/FALSE";
         if (!parse_bool(fld(t, r, "auto_renew_flag"), auto_renew))
-                return reject(ctx, t->file, line, "auto_renew_flag",
-                              "not TRUE/FALSE", fld(t, r, "auto_renew_flag")),
-                       false;
-        return true;
+                return "auto_renew_flag";
+        return NULL;
 }
 
 /* A subscription is a sale at its start date and a renewal due date known
@@ -911,27 +891,32 @@ static pd_err_t raven_sub(ctx_t *ctx, raven_t *rv, size_t r)
 {
         const table_t *t = &rv->subs;
         char customer[512];
-        int64_t at;
-        double arr;
-        bool auto_renew;
+        int64_t at = 0;
+        double arr = 0;
+        bool auto_renew = false;
 
-        if (!raven_sub_valid(ctx, t, r, &at, &arr, &auto_renew))
-                return PD_OK;
+        const char *why,
+            *field = raven_sub_fault(t, r, &at, &arr, &auto_renew, &why);
+        if (field)
+                return reject(ctx, t->file, t->rows[r].line, field, why,
+                              nonempty(fld(t, r, field)))
+                           ? nomem(ctx)
+                           : PD_OK;
         const char *sub_id = fld(t, r, "subscription_id");
         snprintf(customer, sizeof(customer), "ravenstack:%s",
                  fld(t, r, "account_id"));
-        pd_event_t *ev = new_event(ctx, PD_EV_SALE_CLOSED, customer, at,
-                                   t->file, sub_id);
+        pd_event_t *ev =
+            new_event(ctx, PD_EV_SALE_CLOSED, customer, at, t->file, sub_id);
         const char **products = pd_arena_alloc(ctx->arena, sizeof(char *));
         if (!ev || !products)
                 return nomem(ctx);
         pd_sale_closed_t *s = &ev->u.sale;
-        products[0]         = fld(t, r, "plan_tier");
-        s->deal_id          = sub_id;
-        s->products.v       = products;
-        s->products.n       = 1;
-        s->deal_value       = arr;
-        s->currency         = "USD";
+        products[0] = fld(t, r, "plan_tier");
+        s->deal_id = sub_id;
+        s->products.v = products;
+        s->products.n = 1;
+        s->deal_value = arr;
+        s->currency = "USD";
         raven_firmo(rv, fld(t, r, "account_id"), s);
         if (raven_checkpoints(ctx, rv, r, s))
                 return nomem(ctx);
@@ -939,11 +924,11 @@ static pd_err_t raven_sub(ctx_t *ctx, raven_t *rv, size_t r)
         ev = new_event(ctx, PD_EV_RENEWAL_DUE, customer, at, t->file, sub_id);
         if (!ev)
                 return nomem(ctx);
-        ev->u.renewal.contract_id  = sub_id;
-        ev->u.renewal.renewal_date = add_months(
-            at, renewal_months(fld(t, r, "billing_frequency")));
+        ev->u.renewal.contract_id = sub_id;
+        ev->u.renewal.renewal_date =
+            add_months(at, renewal_months(fld(t, r, "billing_frequency")));
         ev->u.renewal.annual_value = arr;
-        ev->u.renewal.auto_renew   = auto_renew;
+        ev->u.renewal.auto_renew = auto_renew;
         return PD_OK;
 }
 
@@ -953,14 +938,13 @@ static void raven_ticket_text(ctx_t *ctx, raven_t *rv, size_t r,
                               pd_ticket_opened_t *tk)
 {
         const table_t *b = rv->bueck;
-        tk->priority     = nonempty(fld(&rv->tickets, r, "priority"));
+        tk->priority = nonempty(fld(&rv->tickets, r, "priority"));
         if (!b || r >= b->nrows)
                 return;
         rv->with_text++;
-        tk->subject  = nonempty(unescape_newlines(ctx->arena,
-                                                  fld(b, r, "subject")));
-        tk->text     = nonempty(unescape_newlines(ctx->arena,
-                                                  fld(b, r, "body")));
+        tk->subject =
+            nonempty(unescape_newlines(ctx->arena, fld(b, r, "subject")));
+        tk->text = nonempty(unescape_newlines(ctx->arena, fld(b, r, "body")));
         tk->category = nonempty(fld(b, r, "queue"));
         if (*fld(b, r, "priority"))
                 tk->priority = fld(b, r, "priority");
@@ -972,11 +956,11 @@ static void raven_ticket_text(ctx_t *ctx, raven_t *rv, size_t r,
 static pd_err_t raven_csat(ctx_t *ctx, raven_t *rv, size_t r,
                            const char *customer)
 {
-        const table_t *t  = &rv->tickets;
+        const table_t *t = &rv->tickets;
         const char *score = fld(t, r, "satisfaction_score");
-        long line         = t->rows[r].line;
-        long long v;
-        int64_t at;
+        long line = t->rows[r].line;
+        long long v = 0;
+        int64_t at = 0;
 
         if (!*score)
                 return PD_OK;
@@ -995,7 +979,7 @@ static pd_err_t raven_csat(ctx_t *ctx, raven_t *rv, size_t r,
                                    t->file, fld(t, r, "ticket_id"));
         if (!ev)
                 return nomem(ctx);
-        ev->u.survey.kind  = PD_SURVEY_CSAT;
+        ev->u.survey.kind = PD_SURVEY_CSAT;
         ev->u.survey.score = (int32_t)v;
         ctx->ds->surveys[PD_SURVEY_CSAT]++;
         return PD_OK;
@@ -1004,9 +988,9 @@ static pd_err_t raven_csat(ctx_t *ctx, raven_t *rv, size_t r,
 static pd_err_t raven_ticket(ctx_t *ctx, raven_t *rv, size_t r)
 {
         const table_t *t = &rv->tickets;
-        long line        = t->rows[r].line;
+        long line = t->rows[r].line;
         char customer[512];
-        int64_t at;
+        int64_t at = 0;
 
         static const char *const need[] = {"ticket_id", "account_id"};
         for (size_t i = 0; i < 2; i++)
@@ -1041,9 +1025,9 @@ static pd_err_t raven_ticket(ctx_t *ctx, raven_t *rv, size_t r)
 static pd_err_t raven_churn(ctx_t *ctx, raven_t *rv, size_t r)
 {
         const table_t *t = &rv->churn;
-        long line        = t->rows[r].line;
+        long line = t->rows[r].line;
         char customer[512];
-        int64_t at;
+        int64_t at = 0;
         bool b;
 
         if (!*fld(t, r, "churn_event_id") || !*fld(t, r, "account_id"))
@@ -1066,7 +1050,7 @@ static pd_err_t raven_churn(ctx_t *ctx, raven_t *rv, size_t r)
         if (!ev)
                 return nomem(ctx);
         pd_kvs_t *c = &ev->u.checkpoints;
-        int err     = kv(c, ctx->arena, "churned", "true");
+        int err = kv(c, ctx->arena, "churned", "true");
         err |= kv(c, ctx->arena, "churn_reason", fld(t, r, "reason_code"));
         err |= kv(c, ctx->arena, "feedback", fld(t, r, "feedback_text"));
         err |= kv(c, ctx->arena, "churn_refund_usd",
@@ -1090,11 +1074,12 @@ static pd_err_t raven_load(ctx_t *ctx, raven_t *rv)
             "seats",           "arr_amount", "is_trial",   "billing_frequency",
             "auto_renew_flag", NULL};
         static const char *const tick[] = {
-            "ticket_id", "account_id",         "submitted_at",
-            "closed_at", "priority", "satisfaction_score", NULL};
+            "ticket_id", "account_id", "submitted_at",
+            "closed_at", "priority",   "satisfaction_score",
+            NULL};
         static const char *const churn[] = {"churn_event_id", "account_id",
-                                            "churn_date", "reason_code",
-                                            "feedback_text", NULL};
+                                            "churn_date",     "reason_code",
+                                            "feedback_text",  NULL};
         pd_err_t err =
             load_table(ctx, "ravenstack_accounts.csv", acc, &rv->accounts);
         if (!err)
@@ -1113,7 +1098,7 @@ static pd_err_t import_raven(ctx_t *ctx, const table_t *bueck)
 {
         raven_t rv;
         memset(&rv, 0, sizeof(rv));
-        rv.bueck     = bueck;
+        rv.bueck = bueck;
         pd_err_t err = raven_load(ctx, &rv);
         for (size_t r = 0; !err && r < rv.subs.nrows; r++)
                 err = raven_sub(ctx, &rv, r);
@@ -1160,8 +1145,8 @@ static pd_err_t survey_row(ctx_t *ctx, const table_t *t, size_t r,
 {
         char customer[512];
         const char *why;
-        long long score;
-        int64_t at;
+        long long score = 0;
+        int64_t at = 0;
 
         const char *field = survey_fault(t, r, kind, &score, &at, &why);
         if (field)
@@ -1175,8 +1160,8 @@ static pd_err_t survey_row(ctx_t *ctx, const table_t *t, size_t r,
                                    t->file, fld(t, r, "response_id"));
         if (!ev)
                 return nomem(ctx);
-        ev->u.survey.kind    = kind;
-        ev->u.survey.score   = (int32_t)score;
+        ev->u.survey.kind = kind;
+        ev->u.survey.score = (int32_t)score;
         ev->u.survey.comment = nonempty(fld(t, r, "feedback"));
         ctx->ds->surveys[kind]++;
         return PD_OK;
@@ -1184,8 +1169,8 @@ static pd_err_t survey_row(ctx_t *ctx, const table_t *t, size_t r,
 
 static pd_err_t import_surveys(ctx_t *ctx)
 {
-        static const char *const cols[] = {"response_id", "date",
-                                           "customer_id", "score", NULL};
+        static const char *const cols[] = {"response_id", "date", "customer_id",
+                                           "score", NULL};
         table_t nps, csat, ces;
         pd_err_t err = load_table(ctx, "nps_responses.csv", cols, &nps);
         if (!err)
@@ -1213,8 +1198,7 @@ static bool selected(const char *list, const char *name)
 }
 
 /* Names in list that are not datasets are the caller's mistake. */
-static pd_err_t check_names(const char *list, char *errstr,
-                            size_t errstr_size)
+static pd_err_t check_names(const char *list, char *errstr, size_t errstr_size)
 {
         char buf[512];
         snprintf(buf, sizeof(buf), "%s", list ? list : "");
@@ -1275,12 +1259,12 @@ static int by_time(const void *a, const void *b)
 /* Event time order; equal times keep dataset, file and row order. */
 static int sort_events(pd_import_result_t *res)
 {
-        sortable_t *v = malloc((res->n_events ? res->n_events : 1) *
-                               sizeof(*v));
+        sortable_t *v =
+            malloc((res->n_events ? res->n_events : 1) * sizeof(*v));
         if (!v)
                 return -1;
         for (size_t i = 0; i < res->n_events; i++) {
-                v[i].ev  = res->events[i];
+                v[i].ev = res->events[i];
                 v[i].seq = i;
         }
         qsort(v, res->n_events, sizeof(*v), by_time);
@@ -1293,10 +1277,10 @@ static int sort_events(pd_import_result_t *res)
 static pd_err_t import_selected(ctx_t *ctx, const char *data_dir,
                                 const char *datasets)
 {
-        pd_err_t err                  = PD_OK;
-        table_t bueck                 = {0};
+        pd_err_t err = PD_OK;
+        table_t bueck = {0};
         pd_import_dataset_t *bueck_ds = NULL;
-        bool raven                    = false;
+        bool raven = false;
 
         if (selected(datasets, "maven-crm") &&
             dataset_open(ctx, data_dir, "maven-crm"))
@@ -1305,12 +1289,12 @@ static pd_err_t import_selected(ctx_t *ctx, const char *data_dir,
         if (!err && selected(datasets, "it-tickets-bueck") &&
             dataset_open(ctx, data_dir, "it-tickets-bueck")) {
                 bueck_ds = ctx->ds;
-                err      = import_bueck(ctx, &bueck);
+                err = import_bueck(ctx, &bueck);
         }
         if (!err && selected(datasets, "ravenstack-saas") &&
             dataset_open(ctx, data_dir, "ravenstack-saas")) {
                 raven = true;
-                err   = import_raven(ctx, bueck_ds ? &bueck : NULL);
+                err = import_raven(ctx, bueck_ds ? &bueck : NULL);
         }
         if (!err && bueck_ds)
                 bueck_ds->note = pd_arena_printf(
@@ -1325,12 +1309,12 @@ static pd_err_t import_selected(ctx_t *ctx, const char *data_dir,
 }
 
 pd_err_t pd_import_dir(const char *data_dir, const char *datasets,
-                       pd_arena_t *arena, pd_import_result_t *res,
-                       char *errstr, size_t errstr_size)
+                       pd_arena_t *arena, pd_import_result_t *res, char *errstr,
+                       size_t errstr_size)
 {
-        ctx_t ctx = {.arena       = arena,
-                     .res         = res,
-                     .errstr      = errstr,
+        ctx_t ctx = {.arena = arena,
+                     .res = res,
+                     .errstr = errstr,
                      .errstr_size = errstr_size};
         pd_err_t err = check_names(datasets, errstr, errstr_size);
         if (err)
@@ -1377,10 +1361,11 @@ void pd_import_report_print(FILE *fp, const pd_import_result_t *res)
 {
         for (size_t i = 0; i < res->n_datasets; i++) {
                 const pd_import_dataset_t *ds = &res->datasets[i];
-                fprintf(fp, "%s: %s", ds->name,
-                        ds->present ? "" : "absent");
+                fprintf(fp, "%s: %s", ds->name, ds->present ? "" : "absent");
                 if (ds->present)
-                        fprintf(fp, "%zu rows, %zu skipped, %zu rejected",
+                        fprintf(fp,
+                                "%zu rows read (all files), %zu skipped, %zu "
+                                "rejected",
                                 ds->rows, ds->skipped, ds->rejected);
                 fprintf(fp, "\n");
                 for (int k = 0; k < PD_EV__CNT; k++)
@@ -1407,8 +1392,8 @@ void pd_import_report_print(FILE *fp, const pd_import_result_t *res)
 static uint64_t rnd(uint64_t *state) /* splitmix64 */
 {
         uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-        z          = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z          = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
         return z ^ (z >> 31);
 }
 
@@ -1420,7 +1405,7 @@ static int rnd_in(uint64_t *state, int lo, int hi)
 typedef struct persona_profile_s {
         const char *products[2];
         const char *sector;
-        double value; /* typical annual deal value, USD */
+        double value;   /* typical annual deal value, USD */
         int close_days; /* typical days from sale to implementation close */
         const char *category; /* the ticket category it leans to */
         const char *checkpoints[6][2];
@@ -1428,21 +1413,32 @@ typedef struct persona_profile_s {
 
 /* Indexed by pd_axis_t: answers that lean to each persona. */
 static const persona_profile_t profiles[PD_AXIS__CNT] = {
-    {{"Starter Suite", NULL}, "retail", 12000, 35, "how-to",
+    {{"Starter Suite", NULL},
+     "retail",
+     12000,
+     35,
+     "how-to",
      {{"migrating_from", "spreadsheets and files"},
       {"main_goal", "go live fast with out-of-the-box features"},
       {"why_chose_us", "ease of use and quick setup"},
       {"used_competitor", "no"},
       {"problems_solving", "manual registration in spreadsheets"},
       {"implementation_deadline", "30 days"}}},
-    {{"Experience Cloud", "Design Studio"}, "marketing", 30000, 60, "design",
+    {{"Experience Cloud", "Design Studio"},
+     "marketing",
+     30000,
+     60,
+     "design",
      {{"main_goal", "a consistent brand and attendee experience"},
       {"why_chose_us", "look and feel of the screens"},
       {"design_review", "required"},
       {"used_competitor", "yes"},
       {"problems_solving", "web pages, buttons and colours off-brand"},
       {"stakeholders", "marketing and design team"}}},
-    {{"Platform API", "Workflow Automation"}, "software", 45000, 90,
+    {{"Platform API", "Workflow Automation"},
+     "software",
+     45000,
+     90,
      "integration",
      {{"main_goal", "integrate with our CRM and automate workflows"},
       {"why_chose_us", "open API and webhooks"},
@@ -1450,7 +1446,10 @@ static const persona_profile_t profiles[PD_AXIS__CNT] = {
       {"used_competitor", "yes"},
       {"problems_solving", "segmentation and notifications"},
       {"custom_development", "yes"}}},
-    {{"Enterprise Suite", "Advisory Services"}, "finance", 80000, 75,
+    {{"Enterprise Suite", "Advisory Services"},
+     "finance",
+     80000,
+     75,
      "best-practice",
      {{"main_goal", "best practices and benchmarking against peers"},
       {"why_chose_us", "expertise and references"},
@@ -1468,71 +1467,119 @@ typedef struct sample_locale_s {
 } sample_locale_t;
 
 static const sample_locale_t locales[] = {
-    {"US", "North America", "America/Chicago", "en",
-     {"How do I set up registration quickly?", "Button colours on the landing page",
-      "Webhook for new registrations fails", "How do other customers run onboarding?"},
-     {"We need this running by next week. Is there a template we can use out of the box?",
-      "The buttons and the header colour do not match our brand guide. Can the design of these screens be changed?",
-      "Our integration with the CRM API returns 401 on the webhook; we need automation of this workflow and notifications.",
-      "What are the best practices here? How do your other clients handle this; is there a benchmark?"},
-     "Great team, fast and helpful.", "Too slow, we expected more."},
-    {"DE", "EMEA", "Europe/Berlin", "de",
+    {"US",
+     "North America",
+     "America/Chicago",
+     "en",
+     {"How do I set up registration quickly?",
+      "Button colours on the landing page",
+      "Webhook for new registrations fails",
+      "How do other customers run onboarding?"},
+     {"We need this running by next week. Is there a template we can use out "
+      "of the box?",
+      "The buttons and the header colour do not match our brand guide. Can the "
+      "design of these screens be changed?",
+      "Our integration with the CRM API returns 401 on the webhook; we need "
+      "automation of this workflow and notifications.",
+      "What are the best practices here? How do your other clients handle "
+      "this; is there a benchmark?"},
+     "Great team, fast and helpful.",
+     "Too slow, we expected more."},
+    {"DE",
+     "EMEA",
+     "Europe/Berlin",
+     "de",
      {"Schnelle Einrichtung der Anmeldung", "Farben der Schaltflächen",
       "Webhook-Integration schlägt fehl", "Wie machen es andere Kunden?"},
-     {"Wir müssen nächste Woche live gehen. Gibt es eine Vorlage, die sofort funktioniert?",
-      "Die Schaltflächen und Farben passen nicht zu unserem Design. Können wir das Layout der Seiten anpassen?",
-      "Die API-Schnittstelle liefert einen Fehler beim Webhook; wir brauchen die Automatisierung des Workflows und Benachrichtigungen.",
-      "Welche Best Practices empfehlen Sie? Wie lösen andere Kunden das, gibt es einen Vergleich?"},
-     "Sehr gutes Team, schnell und hilfsbereit.", "Zu langsam, wir hatten mehr erwartet."},
-    {"ES", "EMEA", "Europe/Madrid", "es",
+     {"Wir müssen nächste Woche live gehen. Gibt es eine Vorlage, die sofort "
+      "funktioniert?",
+      "Die Schaltflächen und Farben passen nicht zu unserem Design. Können wir "
+      "das Layout der Seiten anpassen?",
+      "Die API-Schnittstelle liefert einen Fehler beim Webhook; wir brauchen "
+      "die Automatisierung des Workflows und Benachrichtigungen.",
+      "Welche Best Practices empfehlen Sie? Wie lösen andere Kunden das, gibt "
+      "es einen Vergleich?"},
+     "Sehr gutes Team, schnell und hilfsbereit.",
+     "Zu langsam, wir hatten mehr erwartet."},
+    {"ES",
+     "EMEA",
+     "Europe/Madrid",
+     "es",
      {"Configurar el registro rápidamente", "Colores de los botones",
       "Falla la integración del webhook", "¿Cómo lo hacen otros clientes?"},
-     {"Necesitamos estar en marcha la próxima semana. ¿Hay una plantilla lista para usar?",
-      "Los botones y los colores no coinciden con nuestro diseño. ¿Podemos cambiar la apariencia de las pantallas?",
-      "La API devuelve un error en el webhook; necesitamos automatizar el flujo de trabajo y las notificaciones.",
-      "¿Cuáles son las mejores prácticas? ¿Cómo lo hacen otros clientes? ¿Hay una comparativa?"},
-     "Excelente equipo, rápido y atento.", "Demasiado lento, esperábamos más."},
-    {"FR", "EMEA", "Europe/Paris", "fr",
+     {"Necesitamos estar en marcha la próxima semana. ¿Hay una plantilla lista "
+      "para usar?",
+      "Los botones y los colores no coinciden con nuestro diseño. ¿Podemos "
+      "cambiar la apariencia de las pantallas?",
+      "La API devuelve un error en el webhook; necesitamos automatizar el "
+      "flujo de trabajo y las notificaciones.",
+      "¿Cuáles son las mejores prácticas? ¿Cómo lo hacen otros clientes? ¿Hay "
+      "una comparativa?"},
+     "Excelente equipo, rápido y atento.",
+     "Demasiado lento, esperábamos más."},
+    {"FR",
+     "EMEA",
+     "Europe/Paris",
+     "fr",
      {"Mettre en place l'inscription rapidement", "Couleurs des boutons",
       "Échec de l'intégration du webhook", "Comment font les autres clients ?"},
-     {"Nous devons être en ligne la semaine prochaine. Existe-t-il un modèle prêt à l'emploi ?",
-      "Les boutons et les couleurs ne respectent pas notre charte graphique. Peut-on modifier le design des écrans ?",
-      "L'API renvoie une erreur sur le webhook ; nous avons besoin d'automatiser le flux de travail et les notifications.",
-      "Quelles sont les bonnes pratiques ? Comment font vos autres clients, avez-vous un comparatif ?"},
-     "Très bonne équipe, rapide et à l'écoute.", "Trop lent, nous attendions mieux."},
-    {"IT", "EMEA", "Europe/Rome", "it",
+     {"Nous devons être en ligne la semaine prochaine. Existe-t-il un modèle "
+      "prêt à l'emploi ?",
+      "Les boutons et les couleurs ne respectent pas notre charte graphique. "
+      "Peut-on modifier le design des écrans ?",
+      "L'API renvoie une erreur sur le webhook ; nous avons besoin "
+      "d'automatiser le flux de travail et les notifications.",
+      "Quelles sont les bonnes pratiques ? Comment font vos autres clients, "
+      "avez-vous un comparatif ?"},
+     "Très bonne équipe, rapide et à l'écoute.",
+     "Trop lent, nous attendions mieux."},
+    {"IT",
+     "EMEA",
+     "Europe/Rome",
+     "it",
      {"Configurare la registrazione velocemente", "Colori dei pulsanti",
       "Integrazione webhook non funziona", "Come fanno gli altri clienti?"},
      {"Dobbiamo partire la prossima settimana. C'è un modello pronto all'uso?",
-      "I pulsanti e i colori non rispettano il nostro design. Possiamo cambiare l'aspetto delle schermate?",
-      "L'API restituisce un errore sul webhook; ci serve automatizzare il flusso di lavoro e le notifiche.",
-      "Quali sono le migliori pratiche? Come fanno gli altri clienti, esiste un confronto?"},
-     "Ottimo team, veloce e disponibile.", "Troppo lento, ci aspettavamo di più."},
-    {"BR", "LATAM", "America/Sao_Paulo", "pt",
+      "I pulsanti e i colori non rispettano il nostro design. Possiamo "
+      "cambiare l'aspetto delle schermate?",
+      "L'API restituisce un errore sul webhook; ci serve automatizzare il "
+      "flusso di lavoro e le notifiche.",
+      "Quali sono le migliori pratiche? Come fanno gli altri clienti, esiste "
+      "un confronto?"},
+     "Ottimo team, veloce e disponibile.",
+     "Troppo lento, ci aspettavamo di più."},
+    {"BR",
+     "LATAM",
+     "America/Sao_Paulo",
+     "pt",
      {"Configurar o cadastro rapidamente", "Cores dos botões",
       "Falha na integração do webhook", "Como os outros clientes fazem?"},
-     {"Precisamos entrar no ar na próxima semana. Existe um modelo pronto para usar?",
-      "Os botões e as cores não seguem o nosso design. Podemos mudar a aparência das telas?",
-      "A API retorna erro no webhook; precisamos automatizar o fluxo de trabalho e as notificações.",
-      "Quais são as melhores práticas? Como os outros clientes fazem, existe um comparativo?"},
-     "Equipe excelente, rápida e atenciosa.", "Muito lento, esperávamos mais."},
+     {"Precisamos entrar no ar na próxima semana. Existe um modelo pronto para "
+      "usar?",
+      "Os botões e as cores não seguem o nosso design. Podemos mudar a "
+      "aparência das telas?",
+      "A API retorna erro no webhook; precisamos automatizar o fluxo de "
+      "trabalho e as notificações.",
+      "Quais são as melhores práticas? Como os outros clientes fazem, existe "
+      "um comparativo?"},
+     "Equipe excelente, rápida e atenciosa.",
+     "Muito lento, esperávamos mais."},
 };
 
-#define N_LOCALES (sizeof(locales) / sizeof(*locales))
+#define N_LOCALES    (sizeof(locales) / sizeof(*locales))
 #define SAMPLE_EPOCH 1704067200000LL /* 2024-01-01T00:00:00Z */
 
 typedef struct sample_s {
         ctx_t *ctx;
         uint64_t rng;
-        char file[32];     /* "seed-<seed>": part of every event id */
+        char file[32]; /* "seed-<seed>": part of every event id */
         char customer[64];
-        int serial;        /* per customer, part of the event id */
+        int serial; /* per customer, part of the event id */
         pd_axis_t persona;
         const sample_locale_t *loc;
 } sample_t;
 
-static pd_event_t *sample_event(sample_t *sm, pd_event_kind_t kind,
-                                int64_t at)
+static pd_event_t *sample_event(sample_t *sm, pd_event_kind_t kind, int64_t at)
 {
         char key[96];
         snprintf(key, sizeof(key), "%s/%d", sm->customer, sm->serial++);
@@ -1541,29 +1588,29 @@ static pd_event_t *sample_event(sample_t *sm, pd_event_kind_t kind,
 
 static int sample_sale(sample_t *sm, int64_t at, double value)
 {
+        static const char *const owners[] = {"Ana Ruiz", "Ben Okafor",
+                                             "Chloé Martin", "Dieter Vogel"};
         const persona_profile_t *pp = &profiles[sm->persona];
-        pd_arena_t *ar              = sm->ctx->arena;
+        pd_arena_t *ar = sm->ctx->arena;
         pd_event_t *ev = sample_event(sm, PD_EV_SALE_CLOSED, at);
         const char **products = pd_arena_alloc(ar, 2 * sizeof(char *));
         if (!ev || !products)
                 return -1;
         pd_sale_closed_t *s = &ev->u.sale;
-        products[0]         = pp->products[0];
-        products[1]         = pp->products[1];
-        s->products.v       = products;
-        s->products.n       = pp->products[1] ? 2 : 1;
-        s->deal_id     = pd_arena_printf(ar, "%s-deal", sm->customer);
-        s->deal_value  = value;
-        s->currency    = "USD";
-        s->sector      = pp->sector;
-        s->employees   = rnd_in(&sm->rng, 20, 5000);
-        s->revenue     = (double)rnd_in(&sm->rng, 2, 900);
-        s->country     = sm->loc->country;
-        s->region      = sm->loc->region;
-        s->time_zone   = sm->loc->tz;
-        s->sales_owner = (const char *[]){"Ana Ruiz", "Ben Okafor",
-                                          "Chloé Martin", "Dieter Vogel"}
-            [rnd_in(&sm->rng, 0, 3)];
+        products[0] = pp->products[0];
+        products[1] = pp->products[1];
+        s->products.v = products;
+        s->products.n = pp->products[1] ? 2 : 1;
+        s->deal_id = pd_arena_printf(ar, "%s-deal", sm->customer);
+        s->deal_value = value;
+        s->currency = "USD";
+        s->sector = pp->sector;
+        s->employees = rnd_in(&sm->rng, 20, 5000);
+        s->revenue = (double)rnd_in(&sm->rng, 2, 900);
+        s->country = sm->loc->country;
+        s->region = sm->loc->region;
+        s->time_zone = sm->loc->tz;
+        s->sales_owner = owners[rnd_in(&sm->rng, 0, 3)];
         int err = 0;
         for (size_t i = 0; i < 6; i++)
                 err |= kv(&s->checkpoints, ar, pp->checkpoints[i][0],
@@ -1580,7 +1627,7 @@ static int sample_renewal(sample_t *sm, int64_t at, double value)
             pd_arena_printf(sm->ctx->arena, "%s-contract", sm->customer);
         ev->u.renewal.renewal_date = add_months(at, 12);
         ev->u.renewal.annual_value = value;
-        ev->u.renewal.auto_renew   = rnd_in(&sm->rng, 0, 3) != 0;
+        ev->u.renewal.auto_renew = rnd_in(&sm->rng, 0, 3) != 0;
         return ev->u.renewal.contract_id ? 0 : -1;
 }
 
@@ -1589,16 +1636,16 @@ static int sample_survey(sample_t *sm, int64_t at, pd_survey_kind_t kind)
         pd_event_t *ev = sample_event(sm, PD_EV_SURVEY_RETURNED, at);
         if (!ev)
                 return -1;
-        int hi    = kind == PD_SURVEY_NPS ? 10 : 5;
+        int hi = kind == PD_SURVEY_NPS ? 10 : 5;
         /* Mostly happy customers, a tail of detractors. */
         int score = rnd_in(&sm->rng, 0, 9) < 7 ? hi - rnd_in(&sm->rng, 0, 2)
                                                : rnd_in(&sm->rng, 0, hi / 2);
         if (kind == PD_SURVEY_CSAT && score < 1)
                 score = 1;
-        ev->u.survey.kind    = kind;
-        ev->u.survey.score   = score;
-        ev->u.survey.comment = score * 10 >= hi * 7 ? sm->loc->praise
-                                                    : sm->loc->complaint;
+        ev->u.survey.kind = kind;
+        ev->u.survey.score = score;
+        ev->u.survey.comment =
+            score * 10 >= hi * 7 ? sm->loc->praise : sm->loc->complaint;
         sm->ctx->ds->surveys[kind]++;
         return 0;
 }
@@ -1611,21 +1658,21 @@ static int sample_ticket(sample_t *sm, int64_t at)
         if (!ev)
                 return -1;
         /* Most tickets speak to the customer's persona, some do not. */
-        pd_axis_t topic = rnd_in(&sm->rng, 0, 4) ? sm->persona
-                                                 : (pd_axis_t)rnd_in(
-                                                       &sm->rng, 0, 3);
+        pd_axis_t topic = rnd_in(&sm->rng, 0, 4)
+                              ? sm->persona
+                              : (pd_axis_t)rnd_in(&sm->rng, 0, 3);
         pd_ticket_opened_t *tk = &ev->u.ticket;
-        tk->ticket_id = pd_arena_printf(sm->ctx->arena, "%s-t%d",
-                                        sm->customer, sm->serial);
-        tk->category  = profiles[topic].category;
-        tk->subject   = sm->loc->subject[topic];
-        tk->text      = sm->loc->text[topic];
-        tk->priority  = prio[rnd_in(&sm->rng, 0, 3)];
-        tk->channel   = chan[rnd_in(&sm->rng, 0, 2)];
-        tk->language  = sm->loc->lang;
+        tk->ticket_id =
+            pd_arena_printf(sm->ctx->arena, "%s-t%d", sm->customer, sm->serial);
+        tk->category = profiles[topic].category;
+        tk->subject = sm->loc->subject[topic];
+        tk->text = sm->loc->text[topic];
+        tk->priority = prio[rnd_in(&sm->rng, 0, 3)];
+        tk->channel = chan[rnd_in(&sm->rng, 0, 2)];
+        tk->language = sm->loc->lang;
         if (rnd_in(&sm->rng, 0, 1))
-                return sample_survey(sm, at + rnd_in(&sm->rng, 1, 72) *
-                                                  MS_PER_HOUR,
+                return sample_survey(sm,
+                                     at + rnd_in(&sm->rng, 1, 72) * MS_PER_HOUR,
                                      PD_SURVEY_CSAT);
         return tk->ticket_id ? 0 : -1;
 }
@@ -1633,12 +1680,11 @@ static int sample_ticket(sample_t *sm, int64_t at)
 static int sample_customer(sample_t *sm, size_t i)
 {
         const persona_profile_t *pp = &profiles[sm->persona];
-        int64_t sale = SAMPLE_EPOCH +
-                       rnd_in(&sm->rng, 0, 364) * MS_PER_DAY +
+        int64_t sale = SAMPLE_EPOCH + rnd_in(&sm->rng, 0, 364) * MS_PER_DAY +
                        rnd_in(&sm->rng, 8, 17) * MS_PER_HOUR;
         double value = pp->value * rnd_in(&sm->rng, 60, 160) / 100.0;
-        int64_t close = sale + (pp->close_days + rnd_in(&sm->rng, -10, 20)) *
-                                   MS_PER_DAY;
+        int64_t close =
+            sale + (pp->close_days + rnd_in(&sm->rng, -10, 20)) * MS_PER_DAY;
         int err = sample_sale(sm, sale, value);
         err |= sample_renewal(sm, sale, value);
         pd_event_t *ev = sample_event(sm, PD_EV_CHECKPOINTS_RECORDED,
@@ -1652,9 +1698,9 @@ static int sample_customer(sample_t *sm, size_t i)
          * plan's last milestone. */
         if (!err && rnd_in(&sm->rng, 0, 9)) {
                 err |= !sample_event(sm, PD_EV_IMPLEMENTATION_CLOSED, close);
-                err |= sample_survey(sm, close + rnd_in(&sm->rng, 2, 10) *
-                                                     MS_PER_DAY,
-                                     PD_SURVEY_NPS);
+                err |= sample_survey(
+                    sm, close + rnd_in(&sm->rng, 2, 10) * MS_PER_DAY,
+                    PD_SURVEY_NPS);
         }
         if (!err && i % 20 == 7) /* the right to be forgotten, late on */
                 err |= !sample_event(sm, PD_EV_CUSTOMER_ERASED,
@@ -1663,14 +1709,13 @@ static int sample_customer(sample_t *sm, size_t i)
 }
 
 pd_err_t pd_import_generate_sample(uint64_t seed, size_t n_customers,
-                                   pd_arena_t *arena,
-                                   pd_import_result_t *res)
+                                   pd_arena_t *arena, pd_import_result_t *res)
 {
         pd_err_t err = PD_OK;
         char errstr[128];
-        ctx_t ctx = {.arena       = arena,
-                     .res         = res,
-                     .errstr      = errstr,
+        ctx_t ctx = {.arena = arena,
+                     .res = res,
+                     .errstr = errstr,
                      .errstr_size = sizeof(errstr)};
         sample_t sm = {.ctx = &ctx, .rng = seed};
 
@@ -1680,18 +1725,18 @@ pd_err_t pd_import_generate_sample(uint64_t seed, size_t n_customers,
                 goto out;
         }
         ctx.ds->present = true;
-        ctx.ds->note    = pd_arena_printf(arena, "generated: seed %llu, %zu "
-                                                 "customers",
-                                          (unsigned long long)seed,
-                                          n_customers);
+        ctx.ds->note = pd_arena_printf(arena,
+                                       "generated: seed %llu, %zu "
+                                       "customers",
+                                       (unsigned long long)seed, n_customers);
         snprintf(sm.file, sizeof(sm.file), "seed-%llu",
                  (unsigned long long)seed);
         for (size_t i = 0; !err && i < n_customers; i++) {
                 snprintf(sm.customer, sizeof(sm.customer), "sample:cust-%04zu",
                          i);
-                sm.serial  = 0;
+                sm.serial = 0;
                 sm.persona = (pd_axis_t)(i % PD_AXIS__CNT);
-                sm.loc     = &locales[i % N_LOCALES];
+                sm.loc = &locales[i % N_LOCALES];
                 ctx.ds->rows++;
                 if (sample_customer(&sm, i))
                         err = PD_ERR_NOMEM;

@@ -21,7 +21,8 @@
 #include "domain.h"
 #include "err.h"
 
-#define PD_IMPORT_DATASETS "maven-crm,ravenstack-saas,it-tickets-bueck,nps-csat-mock"
+#define PD_IMPORT_DATASETS                                                     \
+        "maven-crm,ravenstack-saas,it-tickets-bueck,nps-csat-mock"
 #define PD_IMPORT_DATASETS_MAX 5 /* the four above plus "sample" */
 
 /* A reason rows were skipped or rejected, counted. */
@@ -76,8 +77,8 @@ void pd_import_result_init(pd_import_result_t *res);
  * PD_ERR_IO for an unreadable file, PD_ERR_CONFIG for a file lacking a
  * required column, with errstr saying which ("file:line: ..."). */
 pd_err_t pd_import_dir(const char *data_dir, const char *datasets,
-                       pd_arena_t *arena, pd_import_result_t *res,
-                       char *errstr, size_t errstr_size);
+                       pd_arena_t *arena, pd_import_result_t *res, char *errstr,
+                       size_t errstr_size);
 
 /* Synthesises a realistic history for n_customers customers of the
  * dataset "sample": sales whose checkpoints lean to each of the four
@@ -85,8 +86,7 @@ pd_err_t pd_import_dir(const char *data_dir, const char *datasets,
  * CSAT surveys, renewals, later checkpoints and an occasional erasure.
  * Deterministic for a seed.  Appends to res like pd_import_dir(). */
 pd_err_t pd_import_generate_sample(uint64_t seed, size_t n_customers,
-                                   pd_arena_t *arena,
-                                   pd_import_result_t *res);
+                                   pd_arena_t *arena, pd_import_result_t *res);
 
 /* The figures of res, for people: events by dataset and type, rows skipped
  * and rejected by reason. */

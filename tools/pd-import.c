@@ -88,23 +88,45 @@ static int parse_args(int argc, char **argv, opts_t *o, pd_arena_t *arena)
         int c;
         while ((c = getopt_long(argc, argv, "b:t:X:h", lopts, NULL)) != -1) {
                 switch (c) {
-                case 'b': o->bootstrap = optarg; break;
-                case 't': o->topic = optarg; break;
+                case 'b':
+                        o->bootstrap = optarg;
+                        break;
+                case 't':
+                        o->topic = optarg;
+                        break;
                 case 'X':
                         if (parse_x(o, arena, optarg)) {
-                                fprintf(stderr, "pd-import: -X %s: want "
-                                                "key=value\n", optarg);
+                                fprintf(stderr,
+                                        "pd-import: -X %s: want "
+                                        "key=value\n",
+                                        optarg);
                                 return 2;
                         }
                         break;
-                case O_DATA: o->data_dir = optarg; break;
-                case O_DATASETS: o->datasets = optarg; break;
-                case O_SAMPLE: o->sample = strtol(optarg, NULL, 10); break;
-                case O_SEED: o->seed = strtoull(optarg, NULL, 10); break;
-                case O_DRY: o->dry_run = true; break;
-                case O_JSON: o->summary_json = optarg; break;
-                case 'h': usage(stdout); exit(0);
-                default: usage(stderr); return 2;
+                case O_DATA:
+                        o->data_dir = optarg;
+                        break;
+                case O_DATASETS:
+                        o->datasets = optarg;
+                        break;
+                case O_SAMPLE:
+                        o->sample = strtol(optarg, NULL, 10);
+                        break;
+                case O_SEED:
+                        o->seed = strtoull(optarg, NULL, 10);
+                        break;
+                case O_DRY:
+                        o->dry_run = true;
+                        break;
+                case O_JSON:
+                        o->summary_json = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        exit(0);
+                default:
+                        usage(stderr);
+                        return 2;
                 }
         }
         if (optind != argc || o->sample < 0) {
@@ -119,19 +141,20 @@ static pd_err_t load(const opts_t *o, pd_arena_t *arena,
                      pd_import_result_t *res, char *errstr, size_t size)
 {
         struct stat st;
-        bool have_data = o->data_dir && !stat(o->data_dir, &st) &&
-                         S_ISDIR(st.st_mode);
+        bool have_data =
+            o->data_dir && !stat(o->data_dir, &st) && S_ISDIR(st.st_mode);
         if (!o->sample && have_data)
                 return pd_import_dir(o->data_dir, o->datasets, arena, res,
                                      errstr, size);
         long n = o->sample ? o->sample : 50;
         if (!o->sample)
-                fprintf(stderr, "pd-import: no data folder (%s): generating "
-                                "a sample of %ld customers\n",
+                fprintf(stderr,
+                        "pd-import: no data folder (%s): generating "
+                        "a sample of %ld customers\n",
                         o->data_dir ? o->data_dir : "--data, PD_DATA_DIR unset",
                         n);
-        pd_err_t err = pd_import_generate_sample(o->seed, (size_t)n, arena,
-                                                 res);
+        pd_err_t err =
+            pd_import_generate_sample(o->seed, (size_t)n, arena, res);
         if (err)
                 snprintf(errstr, size, "sample: %s", pd_err_name(err));
         return err;
@@ -167,21 +190,20 @@ static void send_event(const opts_t *o, pd_codec_t *codec,
 static pd_err_t send_all(const opts_t *o, const pd_import_result_t *res,
                          totals_t *t, char *errstr, size_t size)
 {
-        pd_codec_t *codec              = NULL;
+        pd_codec_t *codec = NULL;
         pd_kafka_producer_t *producer = NULL;
         pd_buf_t buf;
         pd_buf_init(&buf);
         pd_err_t err = pd_codec_new(NULL, &codec, errstr, size);
         if (!err && !o->dry_run)
-                err = pd_kafka_producer_new(o->bootstrap, &o->kafka,
-                                            &producer, errstr, size);
+                err = pd_kafka_producer_new(o->bootstrap, &o->kafka, &producer,
+                                            errstr, size);
         if (err)
                 goto out;
         for (size_t i = 0; i < res->n_events; i++)
                 send_event(o, codec, producer, &res->events[i], &buf, t);
         if (producer) {
-                if (pd_kafka_producer_flush(producer, 60000,
-                                            t->delivery_error,
+                if (pd_kafka_producer_flush(producer, 60000, t->delivery_error,
                                             sizeof(t->delivery_error)))
                         t->delivery_failed = true;
                 t->delivered = pd_kafka_producer_delivered(producer);
@@ -199,9 +221,8 @@ static json_t *reasons_json(const pd_import_reason_t *v, size_t n)
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(
                     a, json_pack("{s:s, s:s, s:I, s:s}", "dataset",
-                                 v[i].dataset, "reason", v[i].reason,
-                                 "count", (json_int_t)v[i].n, "example",
-                                 v[i].example));
+                                 v[i].dataset, "reason", v[i].reason, "count",
+                                 (json_int_t)v[i].n, "example", v[i].example));
         return a;
 }
 
@@ -212,18 +233,17 @@ static json_t *datasets_json(const pd_import_result_t *res)
                 const pd_import_dataset_t *ds = &res->datasets[i];
                 json_t *ev = json_object();
                 for (int k = 0; k < PD_EV__CNT; k++)
-                        json_object_set_new(ev, pd_event_kind_name(k),
-                                            json_integer((json_int_t)
-                                                             ds->events[k]));
+                        json_object_set_new(
+                            ev, pd_event_kind_name(k),
+                            json_integer((json_int_t)ds->events[k]));
                 json_array_append_new(
                     a, json_pack("{s:s, s:b, s:I, s:I, s:I, s:o, s:I, s:I, "
                                  "s:s?}",
                                  "name", ds->name, "present", ds->present,
                                  "rows", (json_int_t)ds->rows, "skipped",
                                  (json_int_t)ds->skipped, "rejected",
-                                 (json_int_t)ds->rejected, "events", ev,
-                                 "nps", (json_int_t)ds->surveys[PD_SURVEY_NPS],
-                                 "csat",
+                                 (json_int_t)ds->rejected, "events", ev, "nps",
+                                 (json_int_t)ds->surveys[PD_SURVEY_NPS], "csat",
                                  (json_int_t)ds->surveys[PD_SURVEY_CSAT],
                                  "note", ds->note));
         }
@@ -235,9 +255,9 @@ static int write_json(const opts_t *o, const pd_import_result_t *res,
 {
         json_t *by_type = json_object();
         for (int k = 0; k < PD_EV__CNT; k++)
-                json_object_set_new(by_type, pd_event_kind_name(k),
-                                    json_integer((json_int_t)pd_import_count(
-                                        res, k)));
+                json_object_set_new(
+                    by_type, pd_event_kind_name(k),
+                    json_integer((json_int_t)pd_import_count(res, k)));
         json_t *root = json_pack(
             "{s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:b, s:b, s:s?}",
             "events", (json_int_t)res->n_events, "events_by_type", by_type,
@@ -249,7 +269,7 @@ static int write_json(const opts_t *o, const pd_import_result_t *res,
             "delivery_failed", t->delivery_failed, "delivery_error",
             *t->delivery_error ? t->delivery_error : NULL);
         int rc = !root || json_dump_file(root, o->summary_json,
-                                          JSON_INDENT(2) | JSON_SORT_KEYS);
+                                         JSON_INDENT(2) | JSON_SORT_KEYS);
         if (rc)
                 fprintf(stderr, "pd-import: %s: cannot write summary\n",
                         o->summary_json);
@@ -277,11 +297,11 @@ int main(int argc, char **argv)
 {
         pd_arena_t arena;
         pd_import_result_t res;
-        totals_t t     = {0};
-        opts_t o       = {.bootstrap = "localhost:9092",
-                          .topic     = "customer.lifecycle",
-                          .data_dir  = getenv("PD_DATA_DIR"),
-                          .seed      = 1};
+        totals_t t = {0};
+        opts_t o = {.bootstrap = "localhost:9092",
+                    .topic = "customer.lifecycle",
+                    .data_dir = getenv("PD_DATA_DIR"),
+                    .seed = 1};
         char errstr[512] = "";
         int rc;
 

@@ -13,7 +13,7 @@
 
 #include "csv.h"
 
-#define MAX_RECS 6
+#define MAX_RECS   6
 #define MAX_FIELDS 5
 
 typedef struct rec_want_s {
@@ -31,48 +31,69 @@ typedef struct csv_case_s {
 } csv_case_t;
 
 static const csv_case_t cases[] = {
-    {"plain", "a,b,c\n1,2,3\n",
+    {"plain",
+     "a,b,c\n1,2,3\n",
      {{1, {"a", "b", "c"}, 0}, {2, {"1", "2", "3"}, 0}},
-     PD_ERR_NOT_FOUND, NULL},
-    {"empty fields", "a,,c\n,,\n,x,\n",
+     PD_ERR_NOT_FOUND,
+     NULL},
+    {"empty fields",
+     "a,,c\n,,\n,x,\n",
      {{1, {"a", "", "c"}, 0}, {2, {"", "", ""}, 0}, {3, {"", "x", ""}, 0}},
-     PD_ERR_NOT_FOUND, NULL},
-    {"quoted comma and doubled quote", "\"a,b\",\"say \"\"hi\"\"\",\"\"\n",
+     PD_ERR_NOT_FOUND,
+     NULL},
+    {"quoted comma and doubled quote",
+     "\"a,b\",\"say \"\"hi\"\"\",\"\"\n",
      {{1, {"a,b", "say \"hi\"", ""}, 0}},
-     PD_ERR_NOT_FOUND, NULL},
+     PD_ERR_NOT_FOUND,
+     NULL},
     {"embedded newline moves line numbers",
      "id,text\n1,\"two\nlines\"\n2,\"three\n\nlines\"\n3,x\n",
      {{1, {"id", "text"}, 0},
       {2, {"1", "two\nlines"}, 0},
       {4, {"2", "three\n\nlines"}, 0},
       {7, {"3", "x"}, 0}},
-     PD_ERR_NOT_FOUND, NULL},
+     PD_ERR_NOT_FOUND,
+     NULL},
     {"CRLF line ends, CRLF kept inside quotes",
      "a,b\r\n\"x\r\ny\",z\r\nlast,1\r\n",
      {{1, {"a", "b"}, 0}, {2, {"x\r\ny", "z"}, 0}, {4, {"last", "1"}, 0}},
-     PD_ERR_NOT_FOUND, NULL},
-    {"last record without line end", "a,b\nc,d",
+     PD_ERR_NOT_FOUND,
+     NULL},
+    {"last record without line end",
+     "a,b\nc,d",
      {{1, {"a", "b"}, 0}, {2, {"c", "d"}, 1}},
-     PD_ERR_NOT_FOUND, NULL},
+     PD_ERR_NOT_FOUND,
+     NULL},
     {"truncated final record: unterminated quote",
      "h1,h2\nok,1\ncut,\"half a\nfield",
      {{1, {"h1", "h2"}, 0}, {2, {"ok", "1"}, 0}},
-     PD_ERR_INVALID, "t.csv:3: unterminated quoted field at end of file"},
-    {"blank lines skipped, numbering kept", "a\n\n\r\nb\n",
+     PD_ERR_INVALID,
+     "t.csv:3: unterminated quoted field at end of file"},
+    {"blank lines skipped, numbering kept",
+     "a\n\n\r\nb\n",
      {{1, {"a"}, 0}, {4, {"b"}, 0}},
-     PD_ERR_NOT_FOUND, NULL},
-    {"UTF-8 byte-order mark dropped", "\xEF\xBB\xBFid,name\n1,Zoë\n",
+     PD_ERR_NOT_FOUND,
+     NULL},
+    {"UTF-8 byte-order mark dropped",
+     "\xEF\xBB\xBFid,name\n1,Zoë\n",
      {{1, {"id", "name"}, 0}, {2, {"1", "Zoë"}, 0}},
-     PD_ERR_NOT_FOUND, NULL},
-    {"stray quotes kept literally", "ab\"c,\"q\"x\n",
+     PD_ERR_NOT_FOUND,
+     NULL},
+    {"stray quotes kept literally",
+     "ab\"c,\"q\"x\n",
      {{1, {"ab\"c", "qx"}, 0}},
-     PD_ERR_NOT_FOUND, NULL},
-    {"lone CR line ends", "a\rb\r",
+     PD_ERR_NOT_FOUND,
+     NULL},
+    {"lone CR line ends",
+     "a\rb\r",
      {{1, {"a"}, 0}, {2, {"b"}, 0}},
-     PD_ERR_NOT_FOUND, NULL},
-    {"trailing comma at EOF", "a,b,",
+     PD_ERR_NOT_FOUND,
+     NULL},
+    {"trailing comma at EOF",
+     "a,b,",
      {{1, {"a", "b", ""}, 1}},
-     PD_ERR_NOT_FOUND, NULL},
+     PD_ERR_NOT_FOUND,
+     NULL},
     {"empty input", "", {{0}}, PD_ERR_NOT_FOUND, NULL},
 };
 
@@ -98,7 +119,7 @@ static void run_case(const csv_case_t *c)
         pd_csv_t *csv;
         pd_csv_record_t rec;
         char err[256] = "";
-        size_t i      = 0;
+        size_t i = 0;
         pd_err_t r;
 
         assert_int_equal(pd_csv_open_mem("t.csv", c->in, strlen(c->in), &csv,
@@ -134,9 +155,9 @@ static void test_open_missing_file(void **state)
 {
         pd_csv_t *csv = (pd_csv_t *)1;
         char err[256] = "";
-        assert_int_equal(pd_csv_open("/nonexistent/x.csv", &csv, err,
-                                     sizeof(err)),
-                         PD_ERR_IO);
+        assert_int_equal(
+            pd_csv_open("/nonexistent/x.csv", &csv, err, sizeof(err)),
+            PD_ERR_IO);
         assert_null(csv);
         assert_non_null(strstr(err, "/nonexistent/x.csv: "));
         pd_csv_close(NULL);
@@ -147,7 +168,7 @@ static void test_file_matches_mem(void **state)
 {
         const char *in = "k,v\r\n1,\"a\r\nb\"\r\n2,\"c\"\"\"\r\n";
         char path[] = "/tmp/test_csv_XXXXXX";
-        int fd      = mkstemp(path);
+        int fd = mkstemp(path);
         assert_true(fd >= 0);
         FILE *fp = fdopen(fd, "w");
         fputs(in, fp);
@@ -158,9 +179,8 @@ static void test_file_matches_mem(void **state)
         char err[256];
         assert_int_equal(pd_csv_open(path, &a, err, sizeof(err)), PD_OK);
         assert_string_equal(pd_csv_name(a), path);
-        assert_int_equal(pd_csv_open_mem("m", in, strlen(in), &b, err,
-                                         sizeof(err)),
-                         PD_OK);
+        assert_int_equal(
+            pd_csv_open_mem("m", in, strlen(in), &b, err, sizeof(err)), PD_OK);
         int n = 0;
         while (pd_csv_next(a, &ra, err, sizeof(err)) == PD_OK) {
                 assert_int_equal(pd_csv_next(b, &rb, err, sizeof(err)), PD_OK);
@@ -184,7 +204,7 @@ static void test_large_record(void **state)
         size_t n = 200000;
         char *in = malloc(n + 64);
         size_t k = 0;
-        in[k++]  = '"';
+        in[k++] = '"';
         for (size_t i = 0; i < n; i++)
                 in[k++] = i % 1000 == 999 ? '\n' : 'x';
         k += (size_t)sprintf(in + k, "\"");

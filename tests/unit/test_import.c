@@ -72,13 +72,11 @@ static const pd_import_dataset_t *ds(const pd_import_result_t *res,
         return NULL;
 }
 
-static const pd_import_reason_t *reason(const pd_import_reason_t *v,
-                                        size_t n, const char *dataset,
-                                        const char *text)
+static const pd_import_reason_t *reason(const pd_import_reason_t *v, size_t n,
+                                        const char *dataset, const char *text)
 {
         for (size_t i = 0; i < n; i++)
-                if (!strcmp(v[i].dataset, dataset) &&
-                    strstr(v[i].reason, text))
+                if (!strcmp(v[i].dataset, dataset) && strstr(v[i].reason, text))
                         return &v[i];
         return NULL;
 }
@@ -89,7 +87,7 @@ static const pd_event_t *find(const pd_import_result_t *res,
 {
         for (size_t i = 0; i < res->n_events; i++) {
                 const pd_event_t *ev = &res->events[i];
-                const char *k        = NULL;
+                const char *k = NULL;
                 if (ev->kind != kind)
                         continue;
                 if (kind == PD_EV_SALE_CLOSED)
@@ -107,8 +105,8 @@ static const pd_event_t *find(const pd_import_result_t *res,
 
 static int64_t ts(int y, int m, int d, int h)
 {
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d,
-                        .tm_hour = h};
+        struct tm tm = {
+            .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = h};
         return (int64_t)timegm(&tm) * 1000;
 }
 
@@ -123,8 +121,12 @@ static void test_counts(void **state)
         } want[] = {
             {"maven-crm", {4238, 0, 0, 0, 0, 0, 0}, 0, 0, 4562, 0},
             {"it-tickets-bueck", {0}, 0, 0, 0, 1},
-            {"ravenstack-saas", {5000, 0, 2000, 1175, 5000, 600, 0}, 0, 1175,
-             0, 0},
+            {"ravenstack-saas",
+             {5000, 0, 2000, 1175, 5000, 600, 0},
+             0,
+             1175,
+             0,
+             0},
             {"nps-csat-mock", {0, 0, 0, 200, 0, 0, 0}, 100, 100, 100, 0},
         };
         for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
@@ -177,7 +179,7 @@ static void test_gtxpro_normalised(void **state)
 static void test_maven_sale_mapping(void **state)
 {
         NEED_REAL();
-        const pd_event_t *ev       = find(&real, PD_EV_SALE_CLOSED, "Z063OYW0");
+        const pd_event_t *ev = find(&real, PD_EV_SALE_CLOSED, "Z063OYW0");
         const pd_sale_closed_t *s = &ev->u.sale;
         assert_string_equal(ev->customer_id, "maven-crm:Isdom");
         assert_string_equal(ev->source, "maven-crm");
@@ -248,9 +250,8 @@ static void test_empty_account_not_won_is_skip(void **state)
 static void test_ces_skipped(void **state)
 {
         NEED_REAL();
-        const pd_import_reason_t *r = reason(real.skips, real.n_skips,
-                                             "nps-csat-mock",
-                                             "CES is not imported");
+        const pd_import_reason_t *r = reason(
+            real.skips, real.n_skips, "nps-csat-mock", "CES is not imported");
         assert_non_null(r);
         assert_int_equal(r->n, 100);
         assert_string_equal(r->reason,
@@ -323,8 +324,8 @@ static void test_churn_and_surveys(void **state)
                 assert_string_equal(pd_kvs_get(&ev->u.checkpoints, "churned"),
                                     "true");
                 assert_non_null(pd_kvs_get(&ev->u.checkpoints, "churn_reason"));
-                with_feedback += pd_kvs_get(&ev->u.checkpoints, "feedback") !=
-                                 NULL;
+                with_feedback +=
+                    pd_kvs_get(&ev->u.checkpoints, "feedback") != NULL;
         }
         assert_int_equal(churn, 600);
         assert_int_equal(with_feedback, 600 - 148);
@@ -374,16 +375,16 @@ static void test_deterministic_ids(void **state)
         char err[256], want[37];
         pd_arena_init(&arena);
         pd_import_result_init(&again);
-        assert_int_equal(pd_import_dir(data_dir(), NULL, &arena, &again, err,
-                                       sizeof(err)),
-                         PD_OK);
+        assert_int_equal(
+            pd_import_dir(data_dir(), NULL, &arena, &again, err, sizeof(err)),
+            PD_OK);
         assert_int_equal(again.n_events, real.n_events);
         for (size_t i = 0; i < real.n_events; i++)
                 assert_string_equal(again.events[i].event_id,
                                     real.events[i].event_id);
         pd_uuid5("maven-crm/sales_pipeline.csv/1C1I7A6R/SaleClosed", want);
-        assert_string_equal(find(&real, PD_EV_SALE_CLOSED, "1C1I7A6R")->event_id,
-                            want);
+        assert_string_equal(
+            find(&real, PD_EV_SALE_CLOSED, "1C1I7A6R")->event_id, want);
         /* ids are unique */
         for (size_t i = 0; i < 2000; i++)
                 for (size_t j = i + 1; j < real.n_events; j++)
@@ -418,8 +419,7 @@ static void test_dataset_selection(void **state)
 
 static char tmp_root[64];
 
-static void write_file(const char *dataset, const char *file,
-                       const char *text)
+static void write_file(const char *dataset, const char *file, const char *text)
 {
         char path[256];
         snprintf(path, sizeof(path), "%s/%s", tmp_root, dataset);
@@ -484,11 +484,11 @@ static void test_broken_rows_rejected_with_line(void **state)
         write_broken_data();
         pd_arena_init(&arena);
         pd_import_result_init(&res);
-        res.log     = open_memstream(&log, &log_len);
+        res.log = open_memstream(&log, &log_len);
         res.log_max = 2;
-        assert_int_equal(pd_import_dir(tmp_root, NULL, &arena, &res, err,
-                                       sizeof(err)),
-                         PD_OK);
+        assert_int_equal(
+            pd_import_dir(tmp_root, NULL, &arena, &res, err, sizeof(err)),
+            PD_OK);
         fclose(res.log);
 
         static const char *const lines[] = {
@@ -549,8 +549,8 @@ static void test_missing_column_is_config_error(void **state)
                    "response_id,date,customer,score\n1,2025-04-07,C1,9\n");
         pd_arena_init(&arena);
         pd_import_result_init(&res);
-        assert_int_equal(pd_import_dir(tmp_root, "nps-csat-mock", &arena,
-                                       &res, err, sizeof(err)),
+        assert_int_equal(pd_import_dir(tmp_root, "nps-csat-mock", &arena, &res,
+                                       err, sizeof(err)),
                          PD_ERR_CONFIG);
         assert_non_null(strstr(err, "nps-csat-mock/nps_responses.csv:1: "
                                     "header: no column 'customer_id'"));
@@ -593,9 +593,9 @@ static void test_sample(void **state)
         for (size_t l = 0; l < 6; l++) {
                 bool seen = false;
                 for (size_t i = 0; i < a.n_events; i++)
-                        seen |= a.events[i].kind == PD_EV_TICKET_OPENED &&
-                                !strcmp(a.events[i].u.ticket.language,
-                                        langs[l]);
+                        seen |=
+                            a.events[i].kind == PD_EV_TICKET_OPENED &&
+                            !strcmp(a.events[i].u.ticket.language, langs[l]);
                 if (!seen)
                         fail_msg("no ticket in %s", langs[l]);
         }
