@@ -33,6 +33,9 @@ pd_err_t pd_metrics_write(const pd_metrics_t *m, const char *path)
         json_object_set_new(o, "markers_written",
                             json_integer(m->markers_written));
         json_object_set_new(o, "timers_fired", json_integer(m->timers_fired));
+        json_object_set_new(o, "surveys_close", json_integer(m->surveys_close));
+        json_object_set_new(o, "surveys_six_monthly",
+                            json_integer(m->surveys_six_monthly));
         json_object_set_new(o, "commits", json_integer(m->commits));
         json_object_set_new(o, "aborts", json_integer(m->aborts));
         json_object_set_new(o, "restored_records",

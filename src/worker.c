@@ -165,6 +165,18 @@ static void dead_letter(pd_worker_t *w, const pd_msg_t *msg,
                     (long long)msg->offset, why);
 }
 
+static void count_action(pd_worker_t *w, const pd_action_t *a)
+{
+        w->metrics.actions[a->kind]++;
+        if (a->kind != PD_ACT_SEND_SURVEY)
+                return;
+        const char *slot = pd_kvs_get(&a->params, "slot");
+        if (slot && !strcmp(slot, "0"))
+                w->metrics.surveys_close++;
+        else
+                w->metrics.surveys_six_monthly++;
+}
+
 static void emit_outputs(pd_worker_t *w, const char *customer,
                          const pd_outputs_t *out)
 {
@@ -181,7 +193,7 @@ static void emit_outputs(pd_worker_t *w, const char *customer,
                         w->failed = PD_ERR_FATAL;
                 else if (!produce(w, w->conf->topic_actions, -1, customer,
                                   w->buf.data, w->buf.len, NULL))
-                        w->metrics.actions[out->actions[i].kind]++;
+                        count_action(w, &out->actions[i]);
         }
 }
 
