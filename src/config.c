@@ -36,9 +36,10 @@ static const prop_t props[] = {
     {"group.id", T_STR, OFF(group_id), "persona-dna", 0, 0,
      "Consumer group of the workers; also the transactional.id prefix."},
     {"instance.id", T_STR, OFF(instance_id), "", 0, 0,
-     "This worker's stable identity (default: hostname-pid is NOT stable; "
-     "set it per worker, e.g. the pod name). Makes transactional.id "
-     "<group.id>-<instance.id>."},
+     "This worker's stable identity, distinct per worker (e.g. the pod "
+     "name; empty: the host name). transactional.id is "
+     "<group.id>-<instance.id>, so a restarted worker fences its previous "
+     "incarnation."},
     {"static.membership", T_BOOL, OFF(static_membership), "false", 0, 0,
      "Use instance.id as group.instance.id (KIP-345)."},
     {"topic.input", T_STR, OFF(topic_input), "customer.lifecycle", 0, 0,
@@ -297,14 +298,21 @@ void pd_config_print_help(FILE *fp, bool markdown)
         if (markdown)
                 fprintf(fp, "| property | default | description |\n"
                             "|---|---|---|\n");
+        const size_t src_len = strlen(PD_SOURCE_DIR);
         for (size_t i = 0; i < N_PROPS; i++) {
                 const prop_t *p = &props[i];
+                /* Defaults inside the build's source tree print relative to
+                 * it, so the generated document is the same for every
+                 * clone. */
+                bool in_src = !strncmp(p->dflt, PD_SOURCE_DIR, src_len);
+                const char *dflt = in_src ? p->dflt + src_len + 1 : p->dflt;
+                const char *pre  = in_src ? "<source>/" : "";
                 if (markdown)
-                        fprintf(fp, "| `%s` | `%s` | %s |\n", p->name,
-                                p->dflt, p->desc);
+                        fprintf(fp, "| `%s` | `%s%s` | %s |\n", p->name, pre,
+                                dflt, p->desc);
                 else
-                        fprintf(fp, "  %-32s %s\n  %-32s (default: %s)\n",
-                                p->name, p->desc, "", p->dflt);
+                        fprintf(fp, "  %-32s %s\n  %-32s (default: %s%s)\n",
+                                p->name, p->desc, "", pre, dflt);
         }
         if (markdown)
                 fprintf(fp, "| `kafka.*` | | Passed to librdkafka without "
