@@ -297,6 +297,15 @@ static void copy_plan_to_marker(pd_marker_t *m, const pd_plan_t *plan)
         }
 }
 
+/* The person who fills role in the plan's team (the role when none). */
+static const char *team_member(const pd_plan_t *plan, const char *role)
+{
+        for (size_t i = 0; i < plan->n_team; i++)
+                if (!strcmp(plan->team[i].role, role))
+                        return plan->team[i].name;
+        return role;
+}
+
 static pd_err_t on_sale(const pd_engine_t *eng, pd_marker_t *m,
                         pd_pstate_t *ps, const pd_event_t *ev,
                         pd_arena_t *arena, pd_outputs_t *out)
@@ -339,8 +348,9 @@ static pd_err_t on_sale(const pd_engine_t *eng, pd_marker_t *m,
         if (a) {
                 for (size_t i = 0; i < plan->attendees.n; i++)
                         param(a, arena,
-                              pd_arena_printf(arena, "attendee.%zu", i),
-                              plan->attendees.v[i]);
+                              pd_arena_printf(arena, "attendee.%s",
+                                              plan->attendees.v[i]),
+                              team_member(plan, plan->attendees.v[i]));
                 param(a, arena, "plan_id", plan->plan_id);
                 param_persona(a, arena, m);
                 a->reason = "calendar invites of the plan get the persona's "
