@@ -801,3 +801,128 @@ pd_err_t pd_session_read_partitions(pd_session_t *s,
         free(r.done);
         return err;
 }
+
+/* ---- reading a whole topic --------------------------------------------- */
+
+/* The record's headers as NUL-terminated copies in arena. */
+static void headers_copy(rd_kafka_message_t *rkm, pd_arena_t *arena,
+                         pd_kvs_t *kvs)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        const char *name;
+        const void *val;
+        size_t size;
+        if (rd_kafka_message_headers(rkm, &hdrs) || !hdrs)
+                return;
+        for (size_t i = 0;
+             !rd_kafka_header_get_all(hdrs, i, &name, &val, &size); i++)
+                pd_kvs_add(kvs, arena, name,
+                           val ? pd_arena_strndup(arena, val, size) : "");
+}
+
+/* One consumed message: a record for cb, an EOF or an error. */
+static pd_err_t read_one(rd_kafka_message_t *rkm, const char *topic,
+                         int32_t n, bool *eof, size_t *n_eof,
+                         pd_kafka_record_cb_t *cb,
+                         void *opaque, char *errstr, size_t errstr_size)
+{
+        pd_arena_t arena;
+        pd_kvs_t headers = {0};
+        pd_err_t err     = PD_OK;
+        if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                if (rkm->partition >= 0 && rkm->partition < n &&
+                    !eof[rkm->partition]) {
+                        eof[rkm->partition] = true;
+                        (*n_eof)++;
+                }
+                return PD_OK;
+        }
+        if (rkm->err) {
+                snprintf(errstr, errstr_size, "read %s: %s", topic,
+                         rd_kafka_message_errstr(rkm));
+                return PD_ERR_KAFKA;
+        }
+        pd_arena_init(&arena);
+        headers_copy(rkm, &arena, &headers);
+        pd_kafka_record_t rec = {topic,        rkm->partition, rkm->offset,
+                                 rkm->key,     rkm->key_len,   rkm->payload,
+                                 rkm->len,     &headers};
+        if (cb(opaque, &rec)) {
+                snprintf(errstr, errstr_size, "read %s: stopped by caller",
+                         topic);
+                err = PD_ERR_INVALID;
+        }
+        pd_arena_term(&arena);
+        return err;
+}
+
+pd_err_t pd_kafka_read_topic(const char *bootstrap, const char *topic,
+                             pd_kafka_record_cb_t *cb, void *opaque,
+                             char *errstr, size_t errstr_size)
+{
+        /* librdkafka wants a group.id even for assign(); this one never
+         * joins (no subscribe) and never commits, so it is group-less in
+         * effect and any name will do. */
+        const char *base[] = {"group.id", "pd-read-topic",
+                              "enable.auto.commit", "false",
+                              "isolation.level", "read_committed",
+                              "enable.partition.eof", "true", NULL};
+        pd_err_t err = PD_OK;
+        bool *eof    = NULL;
+        size_t n_eof = 0;
+        int idle_ms  = 0;
+        rd_kafka_t *rk = NULL;
+        rd_kafka_conf_t *rconf = conf_new(bootstrap, NULL, errstr, errstr_size);
+        for (int i = 0; rconf && base[i]; i += 2)
+                if (conf_set(rconf, base[i], base[i + 1], errstr,
+                             errstr_size)) {
+                        rd_kafka_conf_destroy(rconf);
+                        rconf = NULL;
+                }
+        if (!rconf)
+                return PD_ERR_CONFIG;
+        if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, rconf, errstr,
+                                errstr_size))) {
+                rd_kafka_conf_destroy(rconf);
+                return PD_ERR_CONFIG;
+        }
+        int32_t n = partition_cnt(rk, topic);
+        if (n <= 0 || !(eof = calloc((size_t)n, sizeof(bool)))) {
+                snprintf(errstr, errstr_size, "read %s: unknown topic", topic);
+                err = PD_ERR_KAFKA;
+                goto out;
+        }
+        rd_kafka_topic_partition_list_t *list =
+            rd_kafka_topic_partition_list_new(n);
+        for (int32_t p = 0; p < n; p++)
+                rd_kafka_topic_partition_list_add(list, topic, p)->offset =
+                    RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_resp_err_t kerr = rd_kafka_assign(rk, list);
+        rd_kafka_topic_partition_list_destroy(list);
+        if (kerr) {
+                snprintf(errstr, errstr_size, "read %s: assign: %s", topic,
+                         rd_kafka_err2str(kerr));
+                err = PD_ERR_KAFKA;
+        }
+        while (!err && n_eof < (size_t)n) {
+                rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 100);
+                if (!rkm) {
+                        if ((idle_ms += 100) >= 30000) {
+                                snprintf(errstr, errstr_size,
+                                         "read %s: no progress in 30 s",
+                                         topic);
+                                err = PD_ERR_KAFKA;
+                        }
+                        continue;
+                }
+                idle_ms = 0;
+                err = read_one(rkm, topic, n, eof, &n_eof, cb, opaque, errstr,
+                               errstr_size);
+                rd_kafka_message_destroy(rkm);
+        }
+out:
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        free(eof);
+        return err;
+}

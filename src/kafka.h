@@ -124,4 +124,32 @@ pd_err_t pd_session_read_partitions(pd_session_t *session,
                                     pd_session_read_cb_t *cb, void *opaque,
                                     int64_t *next_offsets, char *errstr,
                                     size_t errstr_size);
+/* ---- reading a whole topic (tests, tools) ------------------------------
+ * One record of pd_kafka_read_topic(); everything is borrowed until the
+ * callback returns.  value is NULL for a tombstone; header values are
+ * NUL-terminated copies (a NULL header value becomes ""). */
+typedef struct pd_kafka_record_s {
+        const char *topic;
+        int32_t partition;
+        int64_t offset;
+        const void *key; /* NULL: no key */
+        size_t key_len;
+        const void *value;
+        size_t len;
+        const pd_kvs_t *headers;
+} pd_kafka_record_t;
+
+/* Returns 0 to go on, non-zero to stop the read (returned as
+ * PD_ERR_INVALID). */
+typedef int(pd_kafka_record_cb_t)(void *opaque, const pd_kafka_record_t *rec);
+
+/* Reads every partition of topic from the beginning to its current end
+ * with a separate, group-less consumer (isolation.level=read_committed:
+ * records of open or aborted transactions are never seen), calling cb for
+ * each record in partition order.  PD_ERR_KAFKA with errstr when the topic
+ * is unknown or a partition makes no progress for 30 s. */
+pd_err_t pd_kafka_read_topic(const char *bootstrap, const char *topic,
+                             pd_kafka_record_cb_t *cb, void *opaque,
+                             char *errstr, size_t errstr_size);
+
 #endif

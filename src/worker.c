@@ -254,7 +254,10 @@ static bool key_matches(const pd_msg_t *msg, const char *customer)
                !memcmp(msg->key, customer, msg->key_len);
 }
 
-static void process(pd_worker_t *w, const pd_msg_t *msg)
+/* Returns true when the event reached the engine (which may have moved
+ * the partition's stream time), false when it was dead-lettered or the
+ * batch failed. */
+static bool process(pd_worker_t *w, const pd_msg_t *msg)
 {
         char why[512];
         pd_event_t ev;
@@ -268,7 +271,7 @@ static void process(pd_worker_t *w, const pd_msg_t *msg)
                          "oversized: %zu bytes, limit message.max.bytes=%d",
                          msg->len, w->conf->max_message_bytes);
                 dead_letter(w, msg, PD_DLQ_OVERSIZED, why);
-                return;
+                return false;
         }
         pd_err_t err = pd_codec_event_decode(w->codec, msg->value, msg->len,
                                              &w->arena, &ev, why, sizeof(why));
@@ -277,7 +280,7 @@ static void process(pd_worker_t *w, const pd_msg_t *msg)
                             err == PD_ERR_DECODE ? PD_DLQ_DECODE
                                                  : PD_DLQ_INVALID,
                             why);
-                return;
+                return false;
         }
         if (!key_matches(msg, ev.customer_id)) {
                 dead_letter(w, msg, PD_DLQ_KEY,
@@ -285,28 +288,28 @@ static void process(pd_worker_t *w, const pd_msg_t *msg)
                                        "must be keyed by customer_id)"
                                      : "key: missing (events must be keyed "
                                        "by customer_id)");
-                return;
+                return false;
         }
         pd_pstate_t *ps = pstate_of(w, p);
         if (!ps || (err = load_marker(w, ev.customer_id, &m))) {
                 w->failed = err ? err : PD_ERR_STORE;
-                return;
+                return false;
         }
         err = pd_engine_apply(&w->eng, &m, ps, &ev, &w->arena, &out, &r, why,
                               sizeof(why));
         if (err == PD_ERR_INVALID) {
                 dead_letter(w, msg, PD_DLQ_INVALID, why);
-                return;
+                return false;
         }
         if (err) {
                 w->failed = err;
                 snprintf(w->errstr, sizeof(w->errstr), "apply: %.400s", why);
-                return;
+                return false;
         }
         w->pstate_dirty[p] = true;
         if (r == PD_APPLY_DUPLICATE) {
                 w->metrics.duplicates++;
-                return;
+                return true;
         }
         w->metrics.applied++;
         w->metrics.events_by_kind[ev.kind]++;
@@ -315,6 +318,7 @@ static void process(pd_worker_t *w, const pd_msg_t *msg)
         else
                 save_marker(w, p, &m);
         emit_outputs(w, ev.customer_id, &out);
+        return true;
 }
 
 /* ---- timers ------------------------------------------------------------ */
@@ -355,6 +359,18 @@ static int fire_one(const char *customer, int64_t due, void *opaque)
         return w->failed ? -1 : 0;
 }
 
+/* Fires up to budget due timers of partition p; returns how many. */
+static size_t fire_partition(pd_worker_t *w, int32_t p, size_t budget)
+{
+        fire_ctx_t c = {w, p, clock_of(w, p)};
+        size_t n     = 0;
+        pd_err_t err = pd_store_timers_due(w->txn, p, c.now, budget, fire_one,
+                                           &c, &n);
+        if (err && !w->failed)
+                w->failed = err;
+        return n;
+}
+
 /* Fires due timers of every assigned partition, at most timers.batch.max
  * per batch so a burst cannot starve input. */
 static size_t fire_timers(pd_worker_t *w)
@@ -363,12 +379,7 @@ static size_t fire_timers(pd_worker_t *w)
         for (int32_t p = 0; p < w->partitions && budget && !w->failed; p++) {
                 if (!w->assigned[p])
                         continue;
-                fire_ctx_t c = {w, p, clock_of(w, p)};
-                size_t n     = 0;
-                pd_err_t err = pd_store_timers_due(w->txn, p, c.now, budget,
-                                                   fire_one, &c, &n);
-                if (err && !w->failed)
-                        w->failed = err;
+                size_t n = fire_partition(w, p, budget);
                 budget -= n;
                 total += n;
         }
@@ -720,7 +731,17 @@ static pd_err_t turn(pd_worker_t *w, int64_t *idle_since)
         if (!err) {
                 *idle_since = mono_ms();
                 if (!(err = batch_begin(w))) {
-                        process(w, &msg);
+                        /* On the event clock a timer fires as soon as a
+                         * record moves its partition's stream time past
+                         * it, not at the batch's end: otherwise the batch
+                         * boundaries (time-based, different after a
+                         * restart) would decide which catch-up survey or
+                         * renewal lead fires, and replays would differ. */
+                        if (process(w, &msg) && !w->failed &&
+                            w->conf->clock == PD_CLOCK_EVENT)
+                                fire_partition(
+                                    w, msg.partition,
+                                    (size_t)w->conf->timer_batch_max);
                         w->msgs++;
                 }
                 pd_session_msg_release(&msg);

@@ -1,0 +1,137 @@
+/* persona-dna integration test harness: real processes, real Kafka.
+ *
+ * The broker (pd-broker) and the worker (persona-dna) run as their own
+ * processes, forked and exec'd from $PD_BIN_DIR.  Every child is recorded
+ * and killed (SIGKILL) at exit, by it_kill_all() in a teardown, and by the
+ * kernel if the test process itself dies (PR_SET_PDEATHSIG), so no broker
+ * outlives a failed test.  Outputs are read back with read_committed
+ * consumers (pd_kafka_read_topic) and decoded with the codec. */
+#ifndef PD_IT_HARNESS_H
+#define PD_IT_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "arena.h"
+#include "codec.h"
+#include "domain.h"
+#include "kafka.h"
+
+/* ---- processes ---------------------------------------------------------- */
+
+/* Registers the atexit cleanup; call once in each test's group setup.
+ * Returns 0, or -1 when PD_BIN_DIR is unset. */
+int it_init(void);
+/* "$PD_BIN_DIR/name" (static buffer per call site: copy it). */
+const char *it_bin(const char *name, char *out, size_t size);
+/* A new empty directory under the run's temporary root (removed at exit
+ * unless IT_KEEP is set).  Fills out. */
+void it_mkdtemp(const char *tag, char *out, size_t size);
+
+/* Starts pd-broker --default-topics -p partitions and fills bootstrap.
+ * Returns its pid, or -1. */
+pid_t it_broker_start(int partitions, char *bootstrap, size_t size);
+
+/* The worker's command line: the fixed options plus up to 12 extra
+ * "key=value" properties (NULL-terminated). */
+typedef struct it_worker_s {
+        const char *bootstrap;
+        const char *group;    /* group.id */
+        const char *instance; /* instance.id */
+        const char *store;    /* store.path */
+        const char *metrics;  /* metrics.path (may be NULL) */
+        const char *log;      /* stdout+stderr appended here (may be NULL) */
+        int idle_exit_ms;     /* exit.when.idle.ms, 0: run until signalled */
+        const char *extra[13];
+} it_worker_t;
+
+/* Starts persona-dna with clock=event, batch.max.ms=100 and w's
+ * options.  Returns the pid, or -1. */
+pid_t it_worker_start(const it_worker_t *w);
+
+/* Waits up to timeout_ms for pid.  Returns its exit code, 128+signal when
+ * killed by a signal, or -1 on timeout (the child is then SIGKILLed). */
+int it_wait(pid_t pid, int timeout_ms);
+/* Sends sig to pid (a recorded child). */
+void it_signal(pid_t pid, int sig);
+/* SIGTERM every recorded child, SIGKILL what is left after 3 s. */
+void it_kill_all(void);
+/* Sleeps ms milliseconds. */
+void it_sleep_ms(int ms);
+/* Prints the last lines of a log file to stderr (for a failing test). */
+void it_dump_log(const char *path, int lines);
+
+/* ---- producing ---------------------------------------------------------- */
+
+/* Encodes ev and produces it keyed by its customer id (partition -1: by
+ * key, as Java clients do).  Returns 0 or -1. */
+int it_produce_event(pd_kafka_producer_t *producer, pd_codec_t *codec,
+                     const char *topic, int32_t partition,
+                     const pd_event_t *ev);
+
+/* ---- reading back ------------------------------------------------------- */
+
+typedef struct it_record_s {
+        int32_t partition;
+        int64_t offset;
+        const char *key; /* NUL-terminated copy; NULL: no key */
+        size_t key_len;
+        const unsigned char *value; /* NULL: tombstone */
+        size_t len;
+        pd_kvs_t headers;
+} it_record_t;
+
+typedef struct it_records_s {
+        it_record_t *v;
+        size_t n, cap;
+        pd_arena_t arena;
+} it_records_t;
+
+/* Reads all of topic (read_committed) into recs (initialised here).
+ * Returns 0 or -1 (message printed). */
+int it_read(const char *bootstrap, const char *topic, it_records_t *recs);
+void it_records_free(it_records_t *recs);
+
+/* Decoded outputs of a run. */
+typedef struct it_outputs_s {
+        pd_arena_t arena;
+        it_records_t persona, plans_raw, actions_raw;
+        pd_plan_t *plans;
+        size_t n_plans;
+        pd_action_t *actions;
+        size_t n_actions;
+        /* latest changelog record per customer (NULL value: erased) */
+        const it_record_t **latest;
+        size_t n_latest;
+} it_outputs_t;
+
+/* Reads customer.persona, customer.plans and customer.actions and decodes
+ * them.  Returns 0 or -1 (an undecodable record is a failure). */
+int it_outputs_read(const char *bootstrap, pd_codec_t *codec,
+                    it_outputs_t *out);
+void it_outputs_free(it_outputs_t *out);
+
+/* The latest marker record of customer, or NULL. */
+const it_record_t *it_outputs_marker(const it_outputs_t *out,
+                                     const char *customer);
+
+/* Sorted ids of every plan and action (arena-owned).  Returns the count. */
+size_t it_outputs_ids(const it_outputs_t *out, pd_arena_t *arena,
+                      const char ***idsp);
+
+/* ---- metrics ------------------------------------------------------------ */
+
+/* The integer at a dotted path ("duplicates", "actions.send_survey") of
+ * the metrics JSON file, or -1. */
+long long it_metric(const char *path, const char *key);
+
+/* ---- time --------------------------------------------------------------- */
+
+/* UTC y-m-d h:mi as epoch milliseconds. */
+int64_t it_ms(int y, int mo, int d, int h, int mi);
+
+#define IT_DAY (86400LL * 1000)
+
+#endif

@@ -1,0 +1,398 @@
+/* Integration: one hand-made lifecycle per persona through the real broker
+ * and worker processes; exact outputs, deterministic ids. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define PARTITIONS 4
+#define N_CUST     4
+
+typedef struct persona_case_s {
+        const char *customer;
+        pd_axis_t persona;
+        const char *template_id;
+        const char *queue; /* ticket routed by persona */
+        const char *products[2];
+        const char *sector;
+        int64_t employees;
+        const char *answers[12]; /* checkpoint id, answer, ... NULL */
+} persona_case_t;
+
+/* Checkpoint answers, products and sector picked from
+ * model/persona-model.json so each customer leans clearly one way (the
+ * leader is ahead by far more than the 1.5 hysteresis, and the first
+ * evidence sets the dominant without a persona_changed action). */
+static const persona_case_t cases[N_CUST] = {
+    {"it-cust-simplicity",
+     PD_AXIS_SIMPLICITY,
+     "simplicity-30-60-90",
+     "onboarding-desk",
+     {"GTX Basic", NULL},
+     "employment",
+     8,
+     {"why_chose_us", "speed_of_implementation", "migrating_from",
+      "spreadsheets", "main_goal", "time_to_value", "target_go_live", "30_days",
+      "needs_customisation", "no", NULL}},
+    {"it-cust-marketing",
+     PD_AXIS_MARKETING,
+     "marketing-design-led",
+     "design-desk",
+     {"Pro", NULL},
+     "marketing",
+     120,
+     {"why_chose_us", "design", "main_goal", "customer_experience", "problems",
+      "poor_ux", "design_reviews_requested", "yes", NULL}},
+    {"it-cust-technical",
+     PD_AXIS_TECHNICAL,
+     "technical-integration",
+     "technical-l2",
+     {"GTX Pro", NULL},
+     "software",
+     400,
+     {"why_chose_us", "integrations", "main_goal", "automation", "problems",
+      "integrations", "needs_customisation", "yes", NULL}},
+    {"it-cust-consulting",
+     PD_AXIS_CONSULTING,
+     "consulting-benchmark",
+     "success-consultants",
+     {"GTK 500", NULL},
+     "finance",
+     5000,
+     {"why_chose_us", "best_practices", "main_goal", "benchmarking",
+      "wants_benchmarking", "yes", "problems", "unclear_process", NULL}},
+};
+
+/* Days after the sale of each step of the lifecycle. */
+#define D_TICKET       10
+#define D_CLOSE        40
+#define D_SURVEY       45
+#define D_RENEWAL_EV   50
+#define D_RENEWAL_DATE 400
+/* Later events move the partition's stream time past: every milestone
+ * (<= day 105), six-month slot 1 (close + 6 months, day ~222), the 90-day
+ * renewal lead (day 310) and the 30-day lead (day 370), each in its own
+ * step; slot 2 (day ~406) and the renewal date stay in the future. */
+static const int later_days[] = {120, 250, 320, 380};
+#define N_LATER      (sizeof(later_days) / sizeof(later_days[0]))
+#define N_EVENTS_PER (5 + N_LATER)
+
+static struct {
+        char bootstrap[256];
+        pd_codec_t *codec;
+        pd_arena_t arena;
+        pd_event_t events[N_CUST * N_EVENTS_PER];
+        size_t n_events;
+        int64_t t0[N_CUST];
+} g;
+
+static int64_t t0_of(int c)
+{
+        return it_ms(2024, 1, 15, 9, 0) + (int64_t)c * 3600 * 1000;
+}
+
+static pd_event_t *ev_new(int c, int step, pd_event_kind_t kind, int day)
+{
+        pd_event_t *ev = &g.events[g.n_events++];
+        memset(ev, 0, sizeof(*ev));
+        ev->event_id = pd_uuid5_printf(&g.arena, "it-lifecycle/%s/%d",
+                                       cases[c].customer, step);
+        ev->customer_id = cases[c].customer;
+        ev->occurred_at = g.t0[c] + (int64_t)day * IT_DAY;
+        ev->source = "it";
+        ev->kind = kind;
+        return ev;
+}
+
+static void sale(int c)
+{
+        const persona_case_t *pc = &cases[c];
+        pd_event_t *ev = ev_new(c, 0, PD_EV_SALE_CLOSED, 0);
+        pd_sale_closed_t *s = &ev->u.sale;
+        s->deal_id = pd_arena_printf(&g.arena, "deal-%s", pc->customer);
+        s->products.v = (const char **)pc->products;
+        s->products.n = 1;
+        s->deal_value = 25000;
+        s->currency = "EUR";
+        s->sector = pc->sector;
+        s->employees = pc->employees;
+        s->revenue = -1;
+        s->country = "DE";
+        s->region = "NA"; /* no regional weight */
+        s->time_zone = "Europe/Berlin";
+        s->sales_owner = "it-sales";
+        for (int i = 0; pc->answers[i]; i += 2)
+                pd_kvs_add(&s->checkpoints, &g.arena, pc->answers[i],
+                           pc->answers[i + 1]);
+}
+
+/* The close survey's id, as the engine derives it. */
+static const char *close_cause(int c)
+{
+        return pd_arena_printf(&g.arena, "%s/survey/%lld/0", cases[c].customer,
+                               (long long)(g.t0[c] + D_CLOSE * IT_DAY));
+}
+
+static void lifecycle(int c)
+{
+        pd_event_t *ev;
+        g.t0[c] = t0_of(c);
+        sale(c);
+        ev = ev_new(c, 1, PD_EV_TICKET_OPENED, D_TICKET);
+        ev->u.ticket.ticket_id = pd_arena_printf(&g.arena, "T-%d", c);
+        ev->u.ticket.category = "Incident"; /* no weight, no rule */
+        ev->u.ticket.subject = "Contract copy";
+        ev->u.ticket.text = "Please send the signed contract again";
+        ev->u.ticket.priority = "medium";
+        ev->u.ticket.channel = "email";
+        ev->u.ticket.language = "en";
+        ev_new(c, 2, PD_EV_IMPLEMENTATION_CLOSED, D_CLOSE);
+        ev = ev_new(c, 3, PD_EV_SURVEY_RETURNED, D_SURVEY);
+        ev->u.survey.survey_id =
+            pd_uuid5_printf(&g.arena, "%s", close_cause(c));
+        ev->u.survey.kind = PD_SURVEY_NPS;
+        ev->u.survey.score = 3; /* detractor */
+        ev->u.survey.comment = "Not happy";
+        ev = ev_new(c, 4, PD_EV_RENEWAL_DUE, D_RENEWAL_EV);
+        ev->u.renewal.contract_id = pd_arena_printf(&g.arena, "C-%d", c);
+        ev->u.renewal.renewal_date = g.t0[c] + D_RENEWAL_DATE * IT_DAY;
+        ev->u.renewal.annual_value = 12000;
+        ev->u.renewal.auto_renew = false;
+        for (size_t i = 0; i < N_LATER; i++) {
+                /* A checkpoint the model does not know: no score, no
+                 * action, only time. */
+                ev = ev_new(c, 5 + (int)i, PD_EV_CHECKPOINTS_RECORDED,
+                            later_days[i]);
+                pd_kvs_add(&ev->u.checkpoints, &g.arena, "it_note", "tick");
+        }
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+        const pd_event_t *x = a, *y = b;
+        return (x->occurred_at > y->occurred_at) -
+               (x->occurred_at < y->occurred_at);
+}
+
+static int setup(void **state)
+{
+        char errstr[512];
+        (void)state;
+        if (it_init() ||
+            it_broker_start(PARTITIONS, g.bootstrap, sizeof(g.bootstrap)) < 0)
+                return -1;
+        pd_arena_init(&g.arena);
+        if (pd_codec_new(NULL, &g.codec, errstr, sizeof(errstr)))
+                return -1;
+        for (int c = 0; c < N_CUST; c++)
+                lifecycle(c);
+        /* Event-time order over all customers, as the importer sends. */
+        qsort(g.events, g.n_events, sizeof(g.events[0]), cmp_time);
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        it_kill_all();
+        pd_codec_destroy(g.codec);
+        pd_arena_term(&g.arena);
+        return 0;
+}
+
+static void produce_all(void)
+{
+        char errstr[512];
+        pd_kafka_producer_t *producer = NULL;
+        assert_int_equal(pd_kafka_producer_new(g.bootstrap, NULL, &producer,
+                                               errstr, sizeof(errstr)),
+                         PD_OK);
+        for (size_t i = 0; i < g.n_events; i++)
+                assert_int_equal(it_produce_event(producer, g.codec,
+                                                  "customer.lifecycle", -1,
+                                                  &g.events[i]),
+                                 0);
+        assert_int_equal(
+            pd_kafka_producer_flush(producer, 30000, errstr, sizeof(errstr)),
+            PD_OK);
+        pd_kafka_producer_destroy(producer);
+}
+
+static size_t count_kind(const it_outputs_t *out, const char *customer,
+                         pd_action_kind_t kind)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < out->n_actions; i++)
+                n += out->actions[i].kind == kind &&
+                     !strcmp(out->actions[i].customer_id, customer);
+        return n;
+}
+
+static const pd_action_t *find_action(const it_outputs_t *out, const char *id)
+{
+        for (size_t i = 0; i < out->n_actions; i++)
+                if (!strcmp(out->actions[i].action_id, id))
+                        return &out->actions[i];
+        return NULL;
+}
+
+static const pd_event_t *event_of(int c, int step)
+{
+        const char *id = pd_uuid5_printf(&g.arena, "it-lifecycle/%s/%d",
+                                         cases[c].customer, step);
+        for (size_t i = 0; i < g.n_events; i++)
+                if (!strcmp(g.events[i].event_id, id))
+                        return &g.events[i];
+        return NULL;
+}
+
+static void check_customer(const it_outputs_t *out, int c)
+{
+        const persona_case_t *pc = &cases[c];
+        const char *cust = pc->customer;
+        const pd_event_t *sale_ev = event_of(c, 0);
+        char why[256];
+        pd_marker_t m;
+
+        /* The marker: dominant persona, stage, plan. */
+        const it_record_t *rec = it_outputs_marker(out, cust);
+        assert_non_null(rec);
+        assert_non_null(rec->value);
+        assert_int_equal(pd_codec_marker_decode(g.codec, rec->value, rec->len,
+                                                &g.arena, &m, why, sizeof(why)),
+                         PD_OK);
+        assert_string_equal(pd_axis_name(m.dominant),
+                            pd_axis_name(pc->persona));
+        assert_int_equal(m.stage, PD_STAGE_LIVE);
+        assert_string_equal(m.plan_template, pc->template_id);
+        assert_int_equal(m.events, (int)N_EVENTS_PER);
+
+        /* Exactly one plan, id uuid5("<event_id>/plan"). */
+        const pd_plan_t *plan = NULL;
+        for (size_t i = 0; i < out->n_plans; i++)
+                if (!strcmp(out->plans[i].customer_id, cust)) {
+                        assert_null(plan);
+                        plan = &out->plans[i];
+                }
+        assert_non_null(plan);
+        assert_string_equal(plan->plan_id, pd_uuid5_printf(&g.arena, "%s/plan",
+                                                           sale_ev->event_id));
+        assert_string_equal(plan->template_id, pc->template_id);
+        assert_int_equal(plan->persona, pc->persona);
+        assert_string_equal(plan->caused_by, sale_ev->event_id);
+        assert_int_equal(plan->n_milestones, 6);
+
+        /* Action kinds with counts. */
+        assert_int_equal(count_kind(out, cust, PD_ACT_ADD_ATTENDEES), 1);
+        assert_int_equal(count_kind(out, cust, PD_ACT_ROUTE_TICKET), 1);
+        assert_int_equal(count_kind(out, cust, PD_ACT_SEND_SURVEY), 2);
+        assert_int_equal(count_kind(out, cust, PD_ACT_NOTIFY_LEADER), 1);
+        assert_int_equal(count_kind(out, cust, PD_ACT_PREPARE_RENEWAL), 2);
+        assert_int_equal(count_kind(out, cust, PD_ACT_MILESTONE_DUE), 6);
+        assert_int_equal(count_kind(out, cust, PD_ACT_PERSONA_CHANGED), 0);
+
+        /* Deterministic ids, recomputed from the rules in engine.c. */
+        const pd_action_t *a =
+            find_action(out, pd_uuid5_printf(&g.arena, "%s/add_attendees",
+                                             sale_ev->event_id));
+        assert_non_null(a);
+        assert_string_equal(pd_kvs_get(&a->params, "plan_id"), plan->plan_id);
+        a = find_action(out, pd_uuid5_printf(&g.arena, "%s/route_ticket",
+                                             event_of(c, 1)->event_id));
+        assert_non_null(a);
+        assert_string_equal(pd_kvs_get(&a->params, "queue"), pc->queue);
+        a = find_action(
+            out, pd_uuid5_printf(&g.arena, "%s/send_survey", close_cause(c)));
+        assert_non_null(a);
+        assert_string_equal(pd_kvs_get(&a->params, "slot"), "0");
+        assert_string_equal(pd_kvs_get(&a->params, "survey_id"),
+                            event_of(c, 3)->u.survey.survey_id);
+        int64_t close_at = g.t0[c] + D_CLOSE * IT_DAY;
+        a = find_action(out, pd_uuid5_printf(&g.arena,
+                                             "%s/survey/%lld/1/send_survey",
+                                             cust, (long long)close_at));
+        assert_non_null(a);
+        assert_string_equal(pd_kvs_get(&a->params, "slot"), "1");
+        a = find_action(out, pd_uuid5_printf(&g.arena, "%s/notify_leader",
+                                             event_of(c, 3)->event_id));
+        assert_non_null(a);
+        assert_string_equal(pd_kvs_get(&a->params, "escalation"), "detractor");
+        int64_t rdate = g.t0[c] + D_RENEWAL_DATE * IT_DAY;
+        for (int lead = 90; lead > 0; lead -= 60) {
+                a = find_action(out, pd_uuid5_printf(&g.arena,
+                                                     "%s/renewal/C-%d/%lld/%d/"
+                                                     "prepare_renewal",
+                                                     cust, c, (long long)rdate,
+                                                     lead));
+                assert_non_null(a);
+        }
+        for (int i = 0; i < 6; i++)
+                assert_non_null(
+                    find_action(out, pd_uuid5_printf(&g.arena,
+                                                     "%s/plan/%s/milestone/%d/"
+                                                     "milestone_due",
+                                                     cust, plan->plan_id, i)));
+}
+
+static void test_lifecycles(void **state)
+{
+        char store[512], metrics[600], log[600];
+        (void)state;
+        produce_all();
+        it_mkdtemp("lifecycle-store", store, sizeof(store));
+        snprintf(metrics, sizeof(metrics), "%s/metrics.json", store);
+        snprintf(log, sizeof(log), "%s/worker.log", store);
+        it_worker_t w = {.bootstrap = g.bootstrap,
+                         .group = "it-lifecycle",
+                         .instance = "w1",
+                         .store = store,
+                         .metrics = metrics,
+                         .log = log,
+                         .idle_exit_ms = 2000};
+        pid_t pid = it_worker_start(&w);
+        assert_true(pid > 0);
+        int rc = it_wait(pid, 120000);
+        if (rc)
+                it_dump_log(log, 40);
+        assert_int_equal(rc, 0);
+        assert_int_equal(it_metric(metrics, "consumed"), (long long)g.n_events);
+        assert_int_equal(it_metric(metrics, "applied"), (long long)g.n_events);
+        assert_int_equal(it_metric(metrics, "dead_lettered"), 0);
+
+        it_outputs_t out;
+        assert_int_equal(it_outputs_read(g.bootstrap, g.codec, &out), 0);
+        /* 4 customers x (1 add_attendees, 1 route_ticket, 2 send_survey,
+         * 1 notify_leader, 2 prepare_renewal, 6 milestone_due). */
+        if (getenv("IT_VERBOSE"))
+                for (size_t i = 0; i < out.n_actions; i++)
+                        fprintf(stderr, "action %s %s %s due=%lld\n",
+                                out.actions[i].customer_id,
+                                pd_action_kind_name(out.actions[i].kind),
+                                out.actions[i].caused_by,
+                                (long long)out.actions[i].due_at);
+        assert_int_equal(out.n_plans, N_CUST);
+        assert_int_equal(out.n_actions, N_CUST * 13);
+        for (int c = 0; c < N_CUST; c++)
+                check_customer(&out, c);
+        /* Every changelog record went to its input's partition: the
+         * customer's records all share one partition. */
+        for (size_t i = 0; i < out.persona.n; i++)
+                assert_int_equal(
+                    out.persona.v[i].partition,
+                    it_outputs_marker(&out, out.persona.v[i].key)->partition);
+        it_outputs_free(&out);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_lifecycles),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
