@@ -1,0 +1,306 @@
+/* Integration: bad input lands on customer.lifecycle.dlq byte for byte
+ * with Kafka Connect error headers naming the field or step, and the good
+ * event after it is still processed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "harness.h"
+
+#define PARTITIONS 4
+#define INPUT "customer.lifecycle"
+
+typedef struct bad_s {
+        const char *name;
+        const char *key; /* NULL: no key */
+        unsigned char *value;
+        size_t len;
+        const char *class_name; /* __connect.errors.exception.class.name */
+        const char *message;    /* substring of the exception message */
+} bad_t;
+
+static struct {
+        char bootstrap[256];
+        pd_codec_t *codec;
+        pd_arena_t arena;
+        bad_t bad[16];
+        size_t n_bad;
+        pd_event_t good;
+} g;
+
+static pd_event_t ticket(const char *customer, const char *n)
+{
+        pd_event_t ev = {0};
+        ev.event_id    = pd_uuid5_printf(&g.arena, "it-dlq/%s", n);
+        ev.customer_id = customer;
+        ev.occurred_at = it_ms(2024, 3, 1, 12, 0);
+        ev.source      = "it";
+        ev.kind        = PD_EV_TICKET_OPENED;
+        ev.u.ticket.ticket_id = "T-1";
+        ev.u.ticket.category  = "Incident";
+        ev.u.ticket.subject   = "Subject";
+        ev.u.ticket.text      = "Text";
+        ev.u.ticket.priority  = "medium";
+        ev.u.ticket.channel   = "email";
+        return ev;
+}
+
+static unsigned char *copy(const void *p, size_t len)
+{
+        unsigned char *v = pd_arena_alloc(&g.arena, len ? len : 1);
+        memcpy(v, p, len);
+        return v;
+}
+
+static void add(const char *name, const char *key, const void *value,
+                size_t len, const char *class_name, const char *message)
+{
+        bad_t *b      = &g.bad[g.n_bad++];
+        b->name       = name;
+        b->key        = key;
+        b->value      = copy(value, len);
+        b->len        = len;
+        b->class_name = class_name;
+        b->message    = message;
+}
+
+static void encode(const pd_event_t *ev, pd_buf_t *buf)
+{
+        assert_int_equal(pd_codec_event_encode(g.codec, ev, buf), PD_OK);
+}
+
+/* Avro zigzag varint of v into p; returns the bytes written. */
+static size_t varint(int64_t v, unsigned char *p)
+{
+        uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+        size_t n   = 0;
+        do {
+                p[n++] = (unsigned char)((z & 0x7f) | (z > 0x7f ? 0x80 : 0));
+                z >>= 7;
+        } while (z);
+        return n;
+}
+
+static void build_cases(void)
+{
+        pd_buf_t buf;
+        pd_event_t ev;
+        unsigned char raw[64];
+        size_t n;
+        pd_buf_init(&buf);
+        const char *json = "{\"event_id\":\"x\",\"customer_id\":\"c-json\"}";
+        add("json", "c-json", json, strlen(json), "decode",
+            "framing: not schema-registry framed Avro (magic byte 0x7b");
+        add("empty", "c-empty", "", 0, "decode", "framing: empty value");
+
+        ev = ticket("c-noframe", "noframe");
+        encode(&ev, &buf);
+        add("no framing", "c-noframe", buf.data + 5, buf.len - 5, "decode",
+            "framing: not schema-registry framed Avro");
+        ev = ticket("c-schema", "schema");
+        encode(&ev, &buf);
+        buf.data[1] = 0, buf.data[2] = 0, buf.data[3] = 0, buf.data[4] = 99;
+        add("wrong schema id", "c-schema", buf.data, buf.len, "decode",
+            "framing: schema id 99 is not LifecycleEvent");
+        ev = ticket("c-trunc", "trunc");
+        encode(&ev, &buf);
+        add("truncated", "c-trunc", buf.data, buf.len / 2, "decode",
+            "avro: occurred_at: truncated");
+
+        /* Framing, then event_id claiming 1 GB of string. */
+        n = 0;
+        raw[n++] = 0, raw[n++] = 0, raw[n++] = 0, raw[n++] = 0, raw[n++] = 1;
+        n += varint(1000000000, raw + n);
+        memcpy(raw + n, "abcdef", 6);
+        n += 6;
+        add("huge string length", "c-huge", raw, n, "decode",
+            "avro: event_id: length 1000000000 outside the 6 bytes left");
+
+        ev = (pd_event_t){0};
+        ev.event_id    = pd_uuid5_printf(&g.arena, "it-dlq/nps11");
+        ev.customer_id = "c-nps";
+        ev.occurred_at = it_ms(2024, 3, 1, 12, 0);
+        ev.source      = "it";
+        ev.kind        = PD_EV_SURVEY_RETURNED;
+        ev.u.survey.kind  = PD_SURVEY_NPS;
+        ev.u.survey.score = 11;
+        encode(&ev, &buf);
+        add("nps 11", "c-nps", buf.data, buf.len, "invalid",
+            "payload.SurveyReturned.score: 11 outside");
+
+        ev = ticket("", "emptycust");
+        encode(&ev, &buf);
+        add("empty customer id", "", buf.data, buf.len, "invalid",
+            "customer_id");
+        ev = ticket("c-nullkey", "nullkey");
+        encode(&ev, &buf);
+        add("null key", NULL, buf.data, buf.len, "key", "key: missing");
+        ev = ticket("c-keydiff", "keydiff");
+        encode(&ev, &buf);
+        add("key != customer_id", "c-other", buf.data, buf.len, "key",
+            "key: differs");
+
+        ev = ticket("c-big", "big");
+        char *text = pd_arena_alloc(&g.arena, 3001);
+        memset(text, 'x', 3000);
+        text[3000]       = '\0';
+        ev.u.ticket.text = text;
+        encode(&ev, &buf);
+        add("oversized", "c-big", buf.data, buf.len, "oversized",
+            "message.max.bytes=2048");
+        pd_buf_term(&buf);
+        g.good = ticket("c-good", "good");
+}
+
+static int setup(void **state)
+{
+        char errstr[512];
+        (void)state;
+        if (it_init() ||
+            it_broker_start(PARTITIONS, g.bootstrap, sizeof(g.bootstrap)) < 0)
+                return -1;
+        pd_arena_init(&g.arena);
+        return pd_codec_new(NULL, &g.codec, errstr, sizeof(errstr)) ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        it_kill_all();
+        pd_codec_destroy(g.codec);
+        pd_arena_term(&g.arena);
+        return 0;
+}
+
+static void check_dlq_record(const it_record_t *r, const bad_t *b,
+                             int64_t offset)
+{
+        const char *v;
+        if (getenv("IT_VERBOSE"))
+                fprintf(stderr, "dlq %s: %s\n", b->name,
+                        pd_kvs_get(&r->headers,
+                                   "__connect.errors.exception.message"));
+        /* Byte for byte: key and value. */
+        if (b->key) {
+                assert_non_null(r->key);
+                assert_int_equal(r->key_len, strlen(b->key));
+                assert_memory_equal(r->key, b->key, r->key_len);
+        } else {
+                assert_null(r->key);
+        }
+        assert_int_equal(r->len, b->len);
+        if (b->len)
+                assert_memory_equal(r->value, b->value, b->len);
+        assert_string_equal(pd_kvs_get(&r->headers, "__connect.errors.topic"),
+                            INPUT);
+        assert_string_equal(
+            pd_kvs_get(&r->headers, "__connect.errors.partition"), "0");
+        v = pd_kvs_get(&r->headers, "__connect.errors.offset");
+        assert_non_null(v);
+        assert_int_equal(strtoll(v, NULL, 10), offset);
+        assert_string_equal(
+            pd_kvs_get(&r->headers, "__connect.errors.exception.class.name"),
+            b->class_name);
+        v = pd_kvs_get(&r->headers, "__connect.errors.exception.message");
+        assert_non_null(v);
+        assert_true(strlen(v) > 0);
+        if (!strstr(v, b->message))
+                fail_msg("%s: message \"%s\" lacks \"%s\"", b->name, v,
+                         b->message);
+}
+
+static void test_dead_letters(void **state)
+{
+        char errstr[512], store[512], metrics[600], log[600];
+        pd_kafka_producer_t *producer = NULL;
+        (void)state;
+        build_cases();
+        assert_int_equal(pd_kafka_producer_new(g.bootstrap, NULL, &producer,
+                                               errstr, sizeof(errstr)),
+                         PD_OK);
+        /* All on partition 0, in order: the i-th bad input is offset i. */
+        for (size_t i = 0; i < g.n_bad; i++) {
+                const bad_t *b = &g.bad[i];
+                assert_int_equal(pd_kafka_produce(producer, INPUT, 0, b->key,
+                                                  b->key ? strlen(b->key) : 0,
+                                                  b->value, b->len),
+                                 PD_OK);
+                assert_int_equal(pd_kafka_producer_flush(producer, 30000,
+                                                         errstr,
+                                                         sizeof(errstr)),
+                                 PD_OK);
+        }
+        assert_int_equal(it_produce_event(producer, g.codec, INPUT, 0, &g.good),
+                         0);
+        assert_int_equal(
+            pd_kafka_producer_flush(producer, 30000, errstr, sizeof(errstr)),
+            PD_OK);
+        pd_kafka_producer_destroy(producer);
+
+        it_mkdtemp("dlq-store", store, sizeof(store));
+        snprintf(metrics, sizeof(metrics), "%s/metrics.json", store);
+        snprintf(log, sizeof(log), "%s/worker.log", store);
+        it_worker_t w = {.bootstrap = g.bootstrap, .group = "it-dlq",
+                         .instance = "w1", .store = store, .metrics = metrics,
+                         .log = log, .idle_exit_ms = 2000,
+                         .extra = {"message.max.bytes=2048"}};
+        pid_t pid = it_worker_start(&w);
+        assert_true(pid > 0);
+        int rc = it_wait(pid, 120000);
+        if (rc)
+                it_dump_log(log, 40);
+        assert_int_equal(rc, 0);
+
+        it_records_t dlq;
+        assert_int_equal(it_read(g.bootstrap, "customer.lifecycle.dlq", &dlq),
+                         0);
+        assert_int_equal(dlq.n, g.n_bad);
+        /* The DLQ is keyed like the input, so its records spread over
+         * its partitions: match them to the inputs by the offset header,
+         * each input exactly once. */
+        bool seen[16] = {false};
+        for (size_t i = 0; i < dlq.n; i++) {
+                const char *off =
+                    pd_kvs_get(&dlq.v[i].headers, "__connect.errors.offset");
+                assert_non_null(off);
+                long long o = strtoll(off, NULL, 10);
+                assert_true(o >= 0 && o < (long long)g.n_bad);
+                assert_false(seen[o]);
+                seen[o] = true;
+                check_dlq_record(&dlq.v[i], &g.bad[o], o);
+        }
+        it_records_free(&dlq);
+
+        assert_int_equal(it_metric(metrics, "consumed"),
+                         (long long)g.n_bad + 1);
+        assert_int_equal(it_metric(metrics, "dead_lettered"),
+                         (long long)g.n_bad);
+        assert_int_equal(it_metric(metrics, "applied"), 1);
+
+        /* Processing continued: the good ticket was routed. */
+        it_outputs_t out;
+        assert_int_equal(it_outputs_read(g.bootstrap, g.codec, &out), 0);
+        assert_int_equal(out.n_actions, 1);
+        assert_int_equal(out.actions[0].kind, PD_ACT_ROUTE_TICKET);
+        assert_string_equal(out.actions[0].action_id,
+                            pd_uuid5_printf(&g.arena, "%s/route_ticket",
+                                            g.good.event_id));
+        assert_non_null(it_outputs_marker(&out, "c-good"));
+        assert_int_equal(out.n_latest, 1);
+        it_outputs_free(&out);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_dead_letters),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
