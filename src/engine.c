@@ -289,12 +289,13 @@ static void copy_plan_to_marker(pd_marker_t *m, const pd_plan_t *plan)
         m->project_manager = plan->project_manager;
         m->plan_started_at = plan->assigned_at;
         m->n_milestones    = 0;
+        /* fired comes from the plan: false for a new plan, the marker's own
+         * history for an extension (pd_planner_extend keeps it), so a
+         * reminder already raised is not raised again under the new plan
+         * id. */
         for (size_t i = 0;
-             i < plan->n_milestones && i < PD_MARKER_MILESTONES_MAX; i++) {
-                m->milestones[m->n_milestones]       = plan->milestones[i];
-                m->milestones[m->n_milestones].fired = false;
-                m->n_milestones++;
-        }
+             i < plan->n_milestones && i < PD_MARKER_MILESTONES_MAX; i++)
+                m->milestones[m->n_milestones++] = plan->milestones[i];
 }
 
 /* The person who fills role in the plan's team (the role when none). */
