@@ -1,0 +1,773 @@
+/* Table-driven lifecycle tests of the engine (src/engine.c) with the real
+ * model, templates and roster: each lifecycle is a list of steps (apply an
+ * event, fire timers at a time, or advance the clock firing every timer on
+ * the way) with the exact outputs each step must produce.  Every timer step
+ * also checks that pd_engine_next_timer moved past `now` (no stuck timer),
+ * every action id is uuid5("<caused_by>/<kind>") and no id repeats within a
+ * lifecycle. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine.h"
+#include "schedule.h"
+
+#define DAY_MS  (86400LL * 1000)
+#define HOUR_MS (3600LL * 1000)
+#define TZ      "Europe/Berlin"
+#define MAX_IDS 512
+
+static pd_model_t *model;
+static pd_catalog_t *catalog;
+static int64_t t0; /* 2024-03-01T10:00:00Z */
+
+static int group_setup(void **state)
+{
+        const char *dir = getenv("PD_SOURCE_DIR");
+        char m[1024], t[1024], r[1024], err[512] = "";
+#ifdef PD_SOURCE_DIR
+        if (!dir)
+                dir = PD_SOURCE_DIR;
+#endif
+        snprintf(m, sizeof(m), "%s/model/persona-model.json", dir);
+        snprintf(t, sizeof(t), "%s/model/plan-templates.json", dir);
+        snprintf(r, sizeof(r), "%s/model/roster.json", dir);
+        pd_schedule_parse("2024-03-01T10:00:00Z", &t0);
+        if (pd_model_load(m, &model, err, sizeof(err)) ||
+            pd_catalog_load(t, r, &catalog, err, sizeof(err))) {
+                fprintf(stderr, "model: %s\n", err);
+                return -1;
+        }
+        return 0;
+}
+
+static int group_teardown(void **state)
+{
+        pd_model_destroy(model);
+        pd_catalog_destroy(catalog);
+        return 0;
+}
+
+/* ---- the step language ------------------------------------------------- */
+
+typedef enum op_e {
+        OP_SALE,
+        OP_IMPL,
+        OP_SURVEY,
+        OP_RENEWAL,
+        OP_TICKET,
+        OP_CHURN,
+        OP_ERASE,
+        OP_FIRE,    /* one pd_engine_fire at `at` */
+        OP_ADVANCE, /* fire at every timer up to and including `at` */
+} op_t;
+
+typedef enum base_e {
+        B_T0,   /* t0 + off */
+        B_SLOT, /* survey slot k of the marker's schedule + off */
+} base_t;
+
+typedef struct when_s {
+        base_t base;
+        int32_t k;
+        int64_t off;
+} when_t;
+
+#define AT(days)       {B_T0, 0, (int64_t)((days)*DAY_MS)}
+#define SLOT(k, days)  {B_SLOT, (k), (int64_t)((days)*DAY_MS)}
+#define DONT_CARE      (-1)
+#define STEP(o, l, w)  .op = (o), .label = (l), .at = w
+
+typedef struct ctx_s ctx_t;
+
+typedef struct step_s {
+        op_t op;
+        const char *label; /* event id = uuid5("test/<label>") */
+        when_t at;
+        /* payload */
+        int32_t score;
+        pd_survey_kind_t kind;
+        const char *survey_id;
+        const char *contract;
+        when_t date;
+        /* expected */
+        pd_apply_result_t result;
+        int plans;
+        int acts[PD_ACT__CNT]; /* DONT_CARE: any number */
+        const char *slot;      /* "slot" of every send_survey */
+        const char *lead;      /* "lead_days" of every prepare_renewal */
+        bool silent_change;    /* fire changes the marker with no output */
+        void (*check)(ctx_t *ctx);
+} step_t;
+
+typedef struct lifecycle_s {
+        const char *name;
+        bool no_close_fallback;
+        const step_t *steps;
+        size_t n_steps;
+} lifecycle_t;
+
+struct ctx_s {
+        pd_engine_conf_t conf;
+        pd_engine_t eng;
+        pd_marker_t m;
+        pd_pstate_t ps;
+        pd_arena_t arena; /* owns events, marker strings and outputs */
+        pd_outputs_t out; /* outputs of the current step */
+        int64_t now;
+        const char *event_id; /* of the current step */
+        pd_apply_result_t result;
+        char ids[MAX_IDS][37];
+        size_t n_ids;
+};
+
+static void ctx_init(ctx_t *ctx, const lifecycle_t *lc)
+{
+        memset(ctx, 0, sizeof(*ctx));
+        ctx->conf.survey_local_minute    = 600;
+        ctx->conf.survey_interval_months = 6;
+        ctx->conf.close_on_last_milestone = !(lc && lc->no_close_fallback);
+        ctx->conf.renewal_lead_days[0]   = 90;
+        ctx->conf.renewal_lead_days[1]   = 30;
+        ctx->conf.partitions             = 1;
+        ctx->eng.conf                    = &ctx->conf;
+        ctx->eng.model                   = model;
+        ctx->eng.catalog                 = catalog;
+        pd_arena_init(&ctx->arena);
+}
+
+static int64_t slot_time(const ctx_t *ctx, int32_t k)
+{
+        return pd_schedule_slot_at(ctx->m.close_at, ctx->m.time_zone, k,
+                                   ctx->conf.survey_interval_months,
+                                   ctx->conf.survey_local_minute);
+}
+
+static int64_t when(const ctx_t *ctx, when_t w)
+{
+        if (w.base == B_SLOT) {
+                assert_true(ctx->m.close_at > 0);
+                return slot_time(ctx, w.k) + w.off;
+        }
+        return t0 + w.off;
+}
+
+static const char *event_id(ctx_t *ctx, const char *label)
+{
+        return pd_uuid5_printf(&ctx->arena, "test/%s", label);
+}
+
+static void make_event(ctx_t *ctx, const step_t *s, pd_event_t *ev)
+{
+        pd_arena_t *a = &ctx->arena;
+        memset(ev, 0, sizeof(*ev));
+        ev->event_id    = event_id(ctx, s->label);
+        ev->customer_id = "CUST-1";
+        ev->occurred_at = ctx->now;
+        ev->source      = "test";
+        switch (s->op) {
+        case OP_SALE:
+                ev->kind                = PD_EV_SALE_CLOSED;
+                ev->u.sale.deal_id      = pd_arena_printf(a, "D-%s", s->label);
+                ev->u.sale.products.v   = pd_arena_alloc(a, sizeof(char *));
+                ev->u.sale.products.v[0] = "GTX Pro";
+                ev->u.sale.products.n   = 1;
+                ev->u.sale.deal_value   = 50000;
+                ev->u.sale.currency     = "EUR";
+                ev->u.sale.employees    = 400;
+                ev->u.sale.revenue      = -1;
+                ev->u.sale.country      = "DE";
+                ev->u.sale.region       = "EMEA";
+                ev->u.sale.time_zone    = TZ;
+                pd_kvs_add(&ev->u.sale.checkpoints, a, "why_chose_us",
+                           "integrations");
+                pd_kvs_add(&ev->u.sale.checkpoints, a, "main_goal",
+                           "automation");
+                break;
+        case OP_IMPL:
+                ev->kind = PD_EV_IMPLEMENTATION_CLOSED;
+                break;
+        case OP_SURVEY:
+                ev->kind               = PD_EV_SURVEY_RETURNED;
+                ev->u.survey.survey_id = s->survey_id;
+                ev->u.survey.kind      = s->kind;
+                ev->u.survey.score     = s->score;
+                break;
+        case OP_RENEWAL:
+                ev->kind                   = PD_EV_RENEWAL_DUE;
+                ev->u.renewal.contract_id  = s->contract;
+                ev->u.renewal.renewal_date = when(ctx, s->date);
+                ev->u.renewal.annual_value = 12000;
+                ev->u.renewal.auto_renew   = false;
+                break;
+        case OP_TICKET:
+                ev->kind                = PD_EV_TICKET_OPENED;
+                ev->u.ticket.ticket_id  = pd_arena_printf(a, "T-%s", s->label);
+                ev->u.ticket.category   = "integration";
+                ev->u.ticket.priority   = "high";
+                ev->u.ticket.language   = "en";
+                break;
+        case OP_CHURN:
+                ev->kind = PD_EV_CHECKPOINTS_RECORDED;
+                pd_kvs_add(&ev->u.checkpoints, a, "churned", "true");
+                break;
+        default:
+                ev->kind = PD_EV_CUSTOMER_ERASED;
+                break;
+        }
+}
+
+/* Fires once at now; checks the marker's next timer moved past now. */
+static bool fire(ctx_t *ctx, int64_t now)
+{
+        bool changed = pd_engine_fire(&ctx->eng, &ctx->m, &ctx->ps, now,
+                                      &ctx->arena, &ctx->out);
+        int64_t next = pd_engine_next_timer(&ctx->eng, &ctx->m);
+        if (next && next <= now)
+                fail_msg("stuck timer: next %lld <= now %lld", (long long)next,
+                         (long long)now);
+        return changed;
+}
+
+static void run_timer_step(ctx_t *ctx, const step_t *s)
+{
+        if (s->op == OP_FIRE) {
+                size_t before = ctx->out.n_actions + ctx->out.n_plans;
+                bool changed  = fire(ctx, ctx->now);
+                bool output   = ctx->out.n_actions + ctx->out.n_plans > before;
+                if (output || s->silent_change)
+                        assert_true(changed);
+                else
+                        assert_false(changed);
+                return;
+        }
+        for (int guard = 0;; guard++) {
+                int64_t next = pd_engine_next_timer(&ctx->eng, &ctx->m);
+                if (!next || next > ctx->now)
+                        break;
+                assert_true(guard < 1000);
+                fire(ctx, next);
+        }
+}
+
+static const char *param(const pd_action_t *a, const char *key)
+{
+        const char *v = pd_kvs_get(&a->params, key);
+        if (!v)
+                fail_msg("%s action without %s",
+                         pd_action_kind_name(a->kind), key);
+        return v;
+}
+
+static void remember_id(ctx_t *ctx, const char *id)
+{
+        for (size_t i = 0; i < ctx->n_ids; i++)
+                if (!strcmp(ctx->ids[i], id))
+                        fail_msg("output id %s repeated", id);
+        assert_true(ctx->n_ids < MAX_IDS);
+        snprintf(ctx->ids[ctx->n_ids++], sizeof(ctx->ids[0]), "%s", id);
+}
+
+static void check_action(ctx_t *ctx, const step_t *s, const pd_action_t *a)
+{
+        char name[600], id[37];
+        snprintf(name, sizeof(name), "%s/%s", a->caused_by,
+                 pd_action_kind_name(a->kind));
+        pd_uuid5(name, id);
+        assert_string_equal(a->action_id, id);
+        assert_string_equal(a->customer_id, "CUST-1");
+        assert_non_null(a->reason);
+        remember_id(ctx, a->action_id);
+        if (a->kind == PD_ACT_SEND_SURVEY && s->slot) {
+                assert_string_equal(param(a, "slot"), s->slot);
+                int32_t k = atoi(s->slot);
+                assert_int_equal(a->due_at,
+                                 k ? slot_time(ctx, k) : ctx->m.close_at);
+                assert_string_equal(param(a, "time_zone"),
+                                    ctx->m.time_zone ? ctx->m.time_zone
+                                                     : "UTC");
+                assert_string_equal(param(a, "survey_kind"), "NPS");
+        }
+        if (a->kind == PD_ACT_PREPARE_RENEWAL && s->lead)
+                assert_string_equal(param(a, "lead_days"), s->lead);
+}
+
+static void check_outputs(ctx_t *ctx, const step_t *s)
+{
+        int got[PD_ACT__CNT] = {0};
+        for (size_t i = 0; i < ctx->out.n_actions; i++) {
+                check_action(ctx, s, &ctx->out.actions[i]);
+                got[ctx->out.actions[i].kind]++;
+        }
+        for (size_t i = 0; i < ctx->out.n_plans; i++)
+                remember_id(ctx, ctx->out.plans[i].plan_id);
+        assert_int_equal(ctx->out.n_plans, s->plans);
+        for (int k = 0; k < PD_ACT__CNT; k++) {
+                if (s->acts[k] == DONT_CARE || got[k] == s->acts[k])
+                        continue;
+                fail_msg("%s: %d %s actions, want %d", s->label, got[k],
+                         pd_action_kind_name((pd_action_kind_t)k), s->acts[k]);
+        }
+}
+
+static void run_step(ctx_t *ctx, const step_t *s)
+{
+        char err[256] = "";
+        memset(&ctx->out, 0, sizeof(ctx->out));
+        ctx->now      = when(ctx, s->at);
+        ctx->event_id = NULL;
+        print_message("  step %s\n", s->label);
+        if (s->op == OP_FIRE || s->op == OP_ADVANCE) {
+                run_timer_step(ctx, s);
+        } else {
+                pd_event_t *ev = pd_arena_alloc(&ctx->arena, sizeof(*ev));
+                assert_non_null(ev);
+                make_event(ctx, s, ev);
+                ctx->event_id = ev->event_id;
+                pd_err_t e = pd_engine_apply(&ctx->eng, &ctx->m, &ctx->ps, ev,
+                                             &ctx->arena, &ctx->out,
+                                             &ctx->result, err, sizeof(err));
+                if (e)
+                        fail_msg("%s: %s: %s", s->label, pd_err_name(e), err);
+                assert_int_equal(ctx->result, s->result);
+        }
+        check_outputs(ctx, s);
+        if (s->check)
+                s->check(ctx);
+}
+
+static void run_lifecycle(ctx_t *ctx, const lifecycle_t *lc)
+{
+        print_message("lifecycle: %s\n", lc->name);
+        ctx_init(ctx, lc);
+        for (size_t i = 0; i < lc->n_steps; i++)
+                run_step(ctx, &lc->steps[i]);
+}
+
+/* ---- per-step checks --------------------------------------------------- */
+
+static const pd_plan_t *only_plan(ctx_t *ctx)
+{
+        assert_int_equal(ctx->out.n_plans, 1);
+        return &ctx->out.plans[0];
+}
+
+static const pd_action_t *only_action(ctx_t *ctx, pd_action_kind_t kind)
+{
+        const pd_action_t *found = NULL;
+        for (size_t i = 0; i < ctx->out.n_actions; i++)
+                if (ctx->out.actions[i].kind == kind) {
+                        assert_null(found);
+                        found = &ctx->out.actions[i];
+                }
+        assert_non_null(found);
+        return found;
+}
+
+static int32_t load_of(const ctx_t *ctx, const char *pm)
+{
+        for (size_t i = 0; i < ctx->ps.n_loads; i++)
+                if (!strcmp(ctx->ps.loads[i].pm, pm))
+                        return ctx->ps.loads[i].active;
+        return 0;
+}
+
+static char first_pm[128];
+
+static void check_new_plan(ctx_t *ctx)
+{
+        const pd_plan_t *plan = only_plan(ctx);
+        char name[128], id[37];
+        snprintf(name, sizeof(name), "%s/plan", ctx->event_id);
+        pd_uuid5(name, id);
+        assert_string_equal(plan->plan_id, id);
+        assert_string_equal(plan->caused_by, ctx->event_id);
+        assert_string_equal(plan->customer_id, "CUST-1");
+        assert_false(plan->extends);
+        assert_int_equal(plan->persona, PD_AXIS_TECHNICAL);
+        assert_string_equal(plan->template_id, "technical-integration");
+        assert_non_null(plan->project_manager);
+        assert_int_equal(plan->n_milestones, 6);
+        assert_int_equal(ctx->m.stage, PD_STAGE_IMPLEMENTING);
+        assert_string_equal(ctx->m.plan_id, plan->plan_id);
+        assert_string_equal(ctx->m.project_manager, plan->project_manager);
+        assert_int_equal(ctx->m.n_milestones, plan->n_milestones);
+        assert_string_equal(ctx->m.time_zone, TZ);
+        assert_int_equal(load_of(ctx, plan->project_manager), 1);
+        const pd_action_t *a = only_action(ctx, PD_ACT_ADD_ATTENDEES);
+        assert_string_equal(param(a, "plan_id"), plan->plan_id);
+        assert_string_equal(a->caused_by, ctx->event_id);
+        snprintf(first_pm, sizeof(first_pm), "%s", plan->project_manager);
+}
+
+static void check_extended(ctx_t *ctx)
+{
+        const pd_plan_t *plan = only_plan(ctx);
+        char name[128], id[37];
+        snprintf(name, sizeof(name), "%s/plan", ctx->event_id);
+        pd_uuid5(name, id);
+        assert_string_equal(plan->plan_id, id);
+        assert_true(plan->extends);
+        assert_string_equal(plan->project_manager, first_pm);
+        assert_string_equal(ctx->m.project_manager, first_pm);
+        assert_string_equal(ctx->m.plan_id, plan->plan_id);
+        assert_int_equal(ctx->m.deals, 2);
+        /* Still one active plan for the manager. */
+        assert_int_equal(load_of(ctx, first_pm), 1);
+        /* Milestones already reminded stay reminded. */
+        for (size_t i = 0; i < ctx->m.n_milestones; i++)
+                if (ctx->m.milestones[i].due_at <= t0 + 20 * DAY_MS)
+                        assert_true(ctx->m.milestones[i].fired);
+}
+
+static void check_closed(ctx_t *ctx)
+{
+        assert_int_equal(ctx->m.stage, PD_STAGE_LIVE);
+        assert_int_equal(ctx->m.close_at, ctx->now);
+        assert_int_equal(ctx->m.next_slot, 1);
+        assert_int_equal(ctx->m.next_survey_at,
+                         pd_schedule_slot_at(ctx->now, TZ, 1, 6, 600));
+        assert_int_equal(ctx->m.surveys_sent, 1);
+        assert_int_equal(load_of(ctx, first_pm), 0); /* released */
+        assert_int_equal(only_action(ctx, PD_ACT_SEND_SURVEY)->due_at,
+                         ctx->now);
+}
+
+static void check_slot2_next(ctx_t *ctx)
+{
+        assert_int_equal(ctx->m.next_slot, 3);
+        assert_int_equal(ctx->m.next_survey_at, slot_time(ctx, 3));
+}
+
+static void check_catch_up(ctx_t *ctx)
+{
+        const pd_action_t *a = only_action(ctx, PD_ACT_SEND_SURVEY);
+        assert_non_null(strstr(a->reason, "catch-up"));
+        assert_int_equal(ctx->m.next_slot, 9);
+        assert_int_equal(ctx->m.next_survey_at, slot_time(ctx, 9));
+        assert_int_equal(ctx->m.last_survey_at, slot_time(ctx, 8));
+}
+
+static void check_fallback_close(ctx_t *ctx)
+{
+        int64_t end = 0;
+        for (size_t i = 0; i < ctx->m.n_milestones; i++) {
+                assert_true(ctx->m.milestones[i].fired);
+                if (ctx->m.milestones[i].due_at > end)
+                        end = ctx->m.milestones[i].due_at;
+        }
+        assert_int_equal(end, t0 + 105 * DAY_MS);
+        assert_int_equal(ctx->m.stage, PD_STAGE_LIVE);
+        assert_int_equal(ctx->m.close_at, end);
+        assert_int_equal(ctx->m.next_survey_at,
+                         pd_schedule_slot_at(end, TZ, 1, 6, 600));
+        assert_non_null(strstr(only_action(ctx, PD_ACT_SEND_SURVEY)->reason,
+                               "last milestone"));
+        assert_int_equal(load_of(ctx, first_pm), 0);
+}
+
+static void check_no_fallback(ctx_t *ctx)
+{
+        assert_int_equal(ctx->m.stage, PD_STAGE_IMPLEMENTING);
+        assert_int_equal(ctx->m.close_at, 0);
+        assert_int_equal(ctx->m.next_survey_at, 0);
+        assert_int_equal(pd_engine_next_timer(&ctx->eng, &ctx->m), 0);
+}
+
+static void check_erased_releases(ctx_t *ctx)
+{
+        assert_int_equal(load_of(ctx, first_pm), 0);
+}
+
+static void check_no_timer(ctx_t *ctx)
+{
+        assert_int_equal(pd_engine_next_timer(&ctx->eng, &ctx->m), 0);
+}
+
+static void check_survey_score_3(ctx_t *ctx)
+{
+        assert_int_equal(ctx->m.n_surveys, 1);
+        assert_string_equal(ctx->m.surveys[0].survey_id, "S-1");
+        assert_int_equal(ctx->m.surveys[0].score, 3);
+        assert_int_equal(ctx->m.surveys[0].at, t0 + 2 * DAY_MS);
+}
+
+static void check_survey_score_10(ctx_t *ctx)
+{
+        assert_int_equal(ctx->m.n_surveys, 1);
+        assert_int_equal(ctx->m.surveys[0].score, 10);
+        assert_int_equal(ctx->m.surveys[0].at, t0 + 3 * DAY_MS);
+}
+
+static void check_detractor_context(ctx_t *ctx)
+{
+        const pd_action_t *a = only_action(ctx, PD_ACT_NOTIFY_LEADER);
+        assert_string_equal(param(a, "escalation"), "detractor");
+        assert_string_equal(param(a, "score"), "3");
+        assert_string_equal(param(a, "survey_id"), "S-1");
+        assert_non_null(param(a, "persona"));
+}
+
+static int32_t events_before_dup;
+
+static void note_events(ctx_t *ctx)
+{
+        events_before_dup = ctx->m.events;
+}
+
+static void check_dup_unchanged(ctx_t *ctx)
+{
+        assert_int_equal(ctx->m.events, events_before_dup);
+        assert_int_equal(ctx->m.n_surveys, 1);
+        assert_int_equal(ctx->m.surveys[0].score, 10);
+}
+
+static void check_churned(ctx_t *ctx)
+{
+        assert_int_equal(ctx->m.stage, PD_STAGE_CHURNED);
+        assert_int_equal(ctx->m.next_survey_at, 0);
+        check_no_timer(ctx);
+}
+
+static void check_renewal_rearmed(ctx_t *ctx)
+{
+        assert_int_equal(ctx->m.n_renewals, 1);
+        assert_int_equal(ctx->m.renewals[0].leads_fired, 0);
+        assert_int_equal(ctx->m.renewals[0].renewal_date, t0 + 300 * DAY_MS);
+        assert_int_equal(pd_engine_next_timer(&ctx->eng, &ctx->m),
+                         t0 + 210 * DAY_MS);
+}
+
+/* ---- the lifecycles ---------------------------------------------------- */
+
+#define ACTS(...) .acts = {__VA_ARGS__}
+#define A_SURVEY  [PD_ACT_SEND_SURVEY]
+#define A_ROUTE   [PD_ACT_ROUTE_TICKET]
+#define A_INVITE  [PD_ACT_ADD_ATTENDEES]
+#define A_RENEW   [PD_ACT_PREPARE_RENEWAL]
+#define A_LEADER  [PD_ACT_NOTIFY_LEADER]
+#define A_PERSONA [PD_ACT_PERSONA_CHANGED]
+#define A_MS      [PD_ACT_MILESTONE_DUE]
+
+/* Technical template milestones: days 0, 10, 30, 60, 90, 105. */
+static const step_t sale_to_surveys[] = {
+    {STEP(OP_SALE, "sale-1", AT(0)), .plans = 1, ACTS(A_INVITE = 1),
+     .check = check_new_plan},
+    {STEP(OP_ADVANCE, "advance-day-20", AT(20)), ACTS(A_MS = 2)},
+    /* A second deal during the plan: extended, open milestones re-dated
+     * from day 25 (to days 55, 85, 115, 130). */
+    {STEP(OP_SALE, "sale-2", AT(25)), .plans = 1, ACTS(A_INVITE = 1),
+     .check = check_extended},
+    {STEP(OP_ADVANCE, "advance-day-50", AT(50)), ACTS(A_MS = 0)},
+    {STEP(OP_IMPL, "close", AT(60)), ACTS(A_SURVEY = 1), .slot = "0",
+     .check = check_closed},
+    {STEP(OP_IMPL, "close-again", AT(61)), ACTS(A_SURVEY = 0)},
+    {STEP(OP_ADVANCE, "until-slot-1", SLOT(1, -1)), ACTS(A_MS = DONT_CARE)},
+    {STEP(OP_FIRE, "slot-1", SLOT(1, 0)), ACTS(A_SURVEY = 1), .slot = "1"},
+    {STEP(OP_FIRE, "slot-1-again", SLOT(1, 0))},
+    {STEP(OP_FIRE, "slot-1-later", SLOT(1, 30))},
+    {STEP(OP_FIRE, "slot-2-late", SLOT(2, 0.5)), ACTS(A_SURVEY = 1), .slot = "2",
+     .check = check_slot2_next},
+    /* Three years down: slots 3-8 due, one catch-up survey (slot 8). */
+    {STEP(OP_FIRE, "slot-8-gap", SLOT(8, 2)), ACTS(A_SURVEY = 1), .slot = "8",
+     .check = check_catch_up},
+    {STEP(OP_FIRE, "slot-8-again", SLOT(8, 2))},
+    {STEP(OP_FIRE, "slot-9", SLOT(9, 0)), ACTS(A_SURVEY = 1), .slot = "9"},
+    {STEP(OP_ADVANCE, "slot-9-to-12", SLOT(12, 0)), ACTS(A_SURVEY = 3)},
+};
+
+static const step_t close_fallback[] = {
+    {STEP(OP_SALE, "sale-1", AT(0)), .plans = 1, ACTS(A_INVITE = 1),
+     .check = check_new_plan},
+    {STEP(OP_ADVANCE, "until-day-104", AT(104)), ACTS(A_MS = 5)},
+    {STEP(OP_FIRE, "last-milestone", AT(105)), ACTS(A_MS = 1, A_SURVEY = 1),
+     .slot = "0", .check = check_fallback_close},
+    {STEP(OP_FIRE, "last-milestone-again", AT(105))},
+    /* A late ImplementationClosed does not close it twice. */
+    {STEP(OP_IMPL, "late-close", AT(110)), ACTS(A_SURVEY = 0)},
+    {STEP(OP_FIRE, "slot-1", SLOT(1, 0)), ACTS(A_SURVEY = 1), .slot = "1"},
+};
+
+static const step_t no_fallback[] = {
+    {STEP(OP_SALE, "sale-1", AT(0)), .plans = 1, ACTS(A_INVITE = 1),
+     .check = check_new_plan},
+    {STEP(OP_ADVANCE, "until-day-400", AT(400)), ACTS(A_MS = 6, A_SURVEY = 0),
+     .check = check_no_fallback},
+    {STEP(OP_ERASE, "erase", AT(401)), .result = PD_APPLY_ERASED,
+     .check = check_erased_releases},
+};
+
+static const step_t renewals[] = {
+    {STEP(OP_RENEWAL, "renewal-1", AT(0)), .contract = "C-1", .date = AT(200)},
+    {STEP(OP_FIRE, "before-90", AT(109.9))},
+    {STEP(OP_FIRE, "lead-90", AT(110)), ACTS(A_RENEW = 1), .lead = "90"},
+    {STEP(OP_FIRE, "lead-90-again", AT(110))},
+    {STEP(OP_ADVANCE, "until-169", AT(169))},
+    {STEP(OP_FIRE, "lead-30", AT(170)), ACTS(A_RENEW = 1), .lead = "30"},
+    {STEP(OP_FIRE, "lead-30-again", AT(171))},
+    {STEP(OP_ADVANCE, "past-date", AT(172)), .check = check_no_timer},
+    /* The renewal date moves: both leads again, for the new date. */
+    {STEP(OP_RENEWAL, "renewal-moved", AT(175)), .contract = "C-1",
+     .date = AT(300), .check = check_renewal_rearmed},
+    {STEP(OP_FIRE, "moved-lead-90", AT(210)), ACTS(A_RENEW = 1), .lead = "90"},
+    /* The same date again re-arms nothing. */
+    {STEP(OP_RENEWAL, "renewal-same", AT(215)), .contract = "C-1",
+     .date = AT(300)},
+    {STEP(OP_FIRE, "same-no-refire", AT(215))},
+    {STEP(OP_FIRE, "moved-lead-30", AT(270)), ACTS(A_RENEW = 1), .lead = "30"},
+    {STEP(OP_ADVANCE, "until-900", AT(900)), .check = check_no_timer},
+    /* Known only 10 days ahead: the 30-day lead, once. */
+    {STEP(OP_RENEWAL, "renewal-late", AT(990)), .contract = "C-2",
+     .date = AT(1000)},
+    {STEP(OP_FIRE, "late-lead", AT(990)), ACTS(A_RENEW = 1), .lead = "30"},
+    {STEP(OP_ADVANCE, "until-2000", AT(2000)), .check = check_no_timer},
+    /* Known only after the date: nothing to prepare. */
+    {STEP(OP_RENEWAL, "renewal-past", AT(2001)), .contract = "C-3",
+     .date = AT(1999)},
+    {STEP(OP_FIRE, "past-nothing", AT(2001)), .silent_change = true,
+     .check = check_no_timer},
+};
+
+static const step_t surveys[] = {
+    {STEP(OP_IMPL, "close", AT(0)), ACTS(A_SURVEY = 1), .slot = "0"},
+    {STEP(OP_SURVEY, "answer-3", AT(2)), .survey_id = "S-1", .score = 3,
+     ACTS(A_LEADER = 1), .check = check_detractor_context},
+    /* An older answer arriving later does not win. */
+    {STEP(OP_SURVEY, "answer-9-older", AT(1)), .survey_id = "S-1", .score = 9,
+     .check = check_survey_score_3},
+    {STEP(OP_SURVEY, "answer-10-newer", AT(3)), .survey_id = "S-1", .score = 10,
+     .check = check_survey_score_10},
+    {STEP(OP_TICKET, "ticket", AT(4)), ACTS(A_ROUTE = 1), .check = note_events},
+    {STEP(OP_SURVEY, "answer-3", AT(5)), .survey_id = "S-1", .score = 3,
+     .result = PD_APPLY_DUPLICATE, .check = check_dup_unchanged},
+    {STEP(OP_FIRE, "slot-1", SLOT(1, 0)), ACTS(A_SURVEY = 1), .slot = "1"},
+    {STEP(OP_CHURN, "churn", SLOT(1, 1)), .check = check_churned},
+    {STEP(OP_ADVANCE, "three-years", SLOT(7, 0))},
+    {STEP(OP_FIRE, "after-churn", SLOT(7, 0))},
+    {STEP(OP_ERASE, "erase", SLOT(7, 1)), .result = PD_APPLY_ERASED},
+};
+
+#define LC(name, steps, ...)                                                   \
+        {name, __VA_ARGS__ + 0, steps, sizeof(steps) / sizeof(steps[0])}
+
+static const lifecycle_t lifecycles[] = {
+    LC("sale, extension, close, six-monthly surveys, catch-up",
+       sale_to_surveys),
+    LC("close at the last milestone", close_fallback),
+    LC("no close fallback", no_fallback, true),
+    LC("renewal leads", renewals),
+    LC("survey answers, duplicates, churn, erase", surveys),
+};
+
+static void test_lifecycles(void **state)
+{
+        ctx_t *ctx = malloc(sizeof(*ctx));
+        assert_non_null(ctx);
+        for (size_t i = 0; i < sizeof(lifecycles) / sizeof(lifecycles[0]);
+             i++) {
+                run_lifecycle(ctx, &lifecycles[i]);
+                pd_arena_term(&ctx->arena);
+        }
+        free(ctx);
+}
+
+/* ---- detractors -------------------------------------------------------- */
+
+struct score_case {
+        pd_survey_kind_t kind;
+        int32_t score;
+        int leader;
+};
+
+static const struct score_case score_cases[] = {
+    {PD_SURVEY_NPS, 0, 1},  {PD_SURVEY_NPS, 1, 1},  {PD_SURVEY_NPS, 2, 1},
+    {PD_SURVEY_NPS, 3, 1},  {PD_SURVEY_NPS, 4, 1},  {PD_SURVEY_NPS, 5, 1},
+    {PD_SURVEY_NPS, 6, 1},  {PD_SURVEY_NPS, 7, 0},  {PD_SURVEY_NPS, 8, 0},
+    {PD_SURVEY_NPS, 9, 0},  {PD_SURVEY_NPS, 10, 0}, {PD_SURVEY_CSAT, 1, 0},
+    {PD_SURVEY_CSAT, 2, 0}, {PD_SURVEY_CSAT, 5, 0},
+};
+
+static void test_detractor_table(void **state)
+{
+        ctx_t *ctx = malloc(sizeof(*ctx));
+        assert_non_null(ctx);
+        for (size_t i = 0; i < sizeof(score_cases) / sizeof(score_cases[0]);
+             i++) {
+                const struct score_case *c = &score_cases[i];
+                step_t s = {STEP(OP_SURVEY, "answer", AT(1)), .survey_id = "S-9",
+                            .kind = c->kind, .score = c->score};
+                s.acts[PD_ACT_NOTIFY_LEADER] = c->leader;
+                print_message("%s score %d\n",
+                              c->kind == PD_SURVEY_NPS ? "NPS" : "CSAT",
+                              c->score);
+                ctx_init(ctx, NULL);
+                run_step(ctx, &s);
+                assert_int_equal(ctx->m.n_surveys, 1);
+                assert_int_equal(ctx->m.surveys[0].kind, c->kind);
+                assert_int_equal(ctx->m.surveys[0].score, c->score);
+                pd_arena_term(&ctx->arena);
+        }
+        free(ctx);
+}
+
+/* ---- invalid input, determinism ---------------------------------------- */
+
+static void test_invalid_event(void **state)
+{
+        ctx_t *ctx = malloc(sizeof(*ctx));
+        pd_event_t ev;
+        step_t s      = {STEP(OP_IMPL, "x", AT(0))};
+        char err[256] = "";
+        assert_non_null(ctx);
+        ctx_init(ctx, NULL);
+        make_event(ctx, &s, &ev);
+        ev.customer_id = "";
+        assert_int_equal(pd_engine_apply(&ctx->eng, &ctx->m, &ctx->ps, &ev,
+                                         &ctx->arena, &ctx->out, &ctx->result,
+                                         err, sizeof(err)),
+                         PD_ERR_INVALID);
+        assert_non_null(strstr(err, "customer_id"));
+        assert_int_equal(ctx->out.n_actions + ctx->out.n_plans, 0);
+        assert_null(ctx->m.customer_id);
+        pd_arena_term(&ctx->arena);
+        free(ctx);
+}
+
+static void test_determinism(void **state)
+{
+        ctx_t *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+        assert_non_null(a);
+        assert_non_null(b);
+        for (size_t i = 0; i < sizeof(lifecycles) / sizeof(lifecycles[0]);
+             i++) {
+                run_lifecycle(a, &lifecycles[i]);
+                run_lifecycle(b, &lifecycles[i]);
+                assert_true(a->n_ids > 0);
+                assert_int_equal(a->n_ids, b->n_ids);
+                for (size_t j = 0; j < a->n_ids; j++)
+                        assert_string_equal(a->ids[j], b->ids[j]);
+                assert_int_equal(a->m.events, b->m.events);
+                assert_int_equal(a->m.next_survey_at, b->m.next_survey_at);
+                pd_arena_term(&a->arena);
+                pd_arena_term(&b->arena);
+        }
+        free(a);
+        free(b);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_lifecycles),
+            cmocka_unit_test(test_detractor_table),
+            cmocka_unit_test(test_invalid_event),
+            cmocka_unit_test(test_determinism),
+        };
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
