@@ -60,13 +60,11 @@ static void strs_eq(const pd_strs_t *want, const pd_strs_t *got,
 }
 
 /* Maps are unordered in Avro: compare by key. */
-static void kvs_eq(const pd_kvs_t *want, const pd_kvs_t *got,
-                   const char *what)
+static void kvs_eq(const pd_kvs_t *want, const pd_kvs_t *got, const char *what)
 {
         assert_int_equal(want->n, got->n);
         for (size_t i = 0; i < want->n; i++)
-                str_eq(want->v[i].value, pd_kvs_get(got, want->v[i].key),
-                       what);
+                str_eq(want->v[i].value, pd_kvs_get(got, want->v[i].key), what);
 }
 
 static void contains(const char *haystack, const char *needle)
@@ -78,57 +76,57 @@ static void contains(const char *haystack, const char *needle)
 /* ---- events ------------------------------------------------------------ */
 
 static const char *products[] = {"GTX Pro", "MG Special"};
-static pd_kv_t sale_cps[]     = {{"why_chose_us", "integrations"},
-                                 {"migrating_from", "spreadsheets"},
-                                 {"main_goal", "automation"}};
-static pd_kv_t more_cps[]     = {{"churned", "true"}};
+static pd_kv_t sale_cps[] = {{"why_chose_us", "integrations"},
+                             {"migrating_from", "spreadsheets"},
+                             {"main_goal", "automation"}};
+static pd_kv_t more_cps[] = {{"churned", "true"}};
 
 static pd_event_t base_event(pd_event_kind_t kind)
 {
-        pd_event_t ev  = {0};
-        ev.event_id    = EV_ID;
+        pd_event_t ev = {0};
+        ev.event_id = EV_ID;
         ev.customer_id = "CUST-0001";
         ev.occurred_at = T0;
-        ev.source      = "maven-crm";
-        ev.kind        = kind;
+        ev.source = "maven-crm";
+        ev.kind = kind;
         return ev;
 }
 
 static pd_event_t ev_sale_full(void)
 {
-        pd_event_t ev            = base_event(PD_EV_SALE_CLOSED);
-        pd_sale_closed_t *s      = &ev.u.sale;
-        s->deal_id               = "D-42";
-        s->products.v            = products;
-        s->products.n            = 2;
-        s->deal_value            = 123456.75;
-        s->currency              = "EUR";
-        s->sector                = "software";
-        s->employees             = 1250;
-        s->revenue               = 87.5;
-        s->country               = "DE";
-        s->region                = "EMEA";
-        s->time_zone             = "Europe/Berlin";
-        s->sales_owner           = "Ana Silva";
-        s->checkpoints.v         = sale_cps;
-        s->checkpoints.n         = 3;
+        pd_event_t ev = base_event(PD_EV_SALE_CLOSED);
+        pd_sale_closed_t *s = &ev.u.sale;
+        s->deal_id = "D-42";
+        s->products.v = products;
+        s->products.n = 2;
+        s->deal_value = 123456.75;
+        s->currency = "EUR";
+        s->sector = "software";
+        s->employees = 1250;
+        s->revenue = 87.5;
+        s->country = "DE";
+        s->region = "EMEA";
+        s->time_zone = "Europe/Berlin";
+        s->sales_owner = "Ana Silva";
+        s->checkpoints.v = sale_cps;
+        s->checkpoints.n = 3;
         return ev;
 }
 
 static pd_event_t ev_sale_sparse(void)
 {
-        pd_event_t ev       = base_event(PD_EV_SALE_CLOSED);
-        ev.u.sale.deal_id   = "D-43";
-        ev.u.sale.currency  = "USD";
+        pd_event_t ev = base_event(PD_EV_SALE_CLOSED);
+        ev.u.sale.deal_id = "D-43";
+        ev.u.sale.currency = "USD";
         ev.u.sale.employees = -1;
-        ev.u.sale.revenue   = -1;
+        ev.u.sale.revenue = -1;
         return ev;
 }
 
 static pd_event_t ev_impl(void)
 {
-        pd_event_t ev      = base_event(PD_EV_IMPLEMENTATION_CLOSED);
-        ev.u.impl.plan_id  = "3f0a2c1b-0000-5000-8000-000000000001";
+        pd_event_t ev = base_event(PD_EV_IMPLEMENTATION_CLOSED);
+        ev.u.impl.plan_id = "3f0a2c1b-0000-5000-8000-000000000001";
         return ev;
 }
 
@@ -139,55 +137,55 @@ static pd_event_t ev_impl_noplan(void)
 
 static pd_event_t ev_ticket(void)
 {
-        pd_event_t ev         = base_event(PD_EV_TICKET_OPENED);
+        pd_event_t ev = base_event(PD_EV_TICKET_OPENED);
         ev.u.ticket.ticket_id = "T-9";
-        ev.u.ticket.category  = "integration";
-        ev.u.ticket.subject   = "API webhook fails";
-        ev.u.ticket.text      = "La API devuelve 500 cuando ... \xc3\xb1";
-        ev.u.ticket.priority  = "high";
-        ev.u.ticket.channel   = "email";
-        ev.u.ticket.language  = "es";
+        ev.u.ticket.category = "integration";
+        ev.u.ticket.subject = "API webhook fails";
+        ev.u.ticket.text = "La API devuelve 500 cuando ... \xc3\xb1";
+        ev.u.ticket.priority = "high";
+        ev.u.ticket.channel = "email";
+        ev.u.ticket.language = "es";
         return ev;
 }
 
 static pd_event_t ev_ticket_min(void)
 {
-        pd_event_t ev         = base_event(PD_EV_TICKET_OPENED);
+        pd_event_t ev = base_event(PD_EV_TICKET_OPENED);
         ev.u.ticket.ticket_id = "T-10";
         return ev;
 }
 
 static pd_event_t ev_survey(void)
 {
-        pd_event_t ev         = base_event(PD_EV_SURVEY_RETURNED);
+        pd_event_t ev = base_event(PD_EV_SURVEY_RETURNED);
         ev.u.survey.survey_id = "S-1";
-        ev.u.survey.kind      = PD_SURVEY_NPS;
-        ev.u.survey.score     = 10;
-        ev.u.survey.comment   = "great";
+        ev.u.survey.kind = PD_SURVEY_NPS;
+        ev.u.survey.score = 10;
+        ev.u.survey.comment = "great";
         return ev;
 }
 
 static pd_event_t ev_csat(void)
 {
-        pd_event_t ev     = base_event(PD_EV_SURVEY_RETURNED);
-        ev.u.survey.kind  = PD_SURVEY_CSAT;
+        pd_event_t ev = base_event(PD_EV_SURVEY_RETURNED);
+        ev.u.survey.kind = PD_SURVEY_CSAT;
         ev.u.survey.score = 1;
         return ev;
 }
 
 static pd_event_t ev_renewal(void)
 {
-        pd_event_t ev              = base_event(PD_EV_RENEWAL_DUE);
-        ev.u.renewal.contract_id   = "C-7";
-        ev.u.renewal.renewal_date  = T0 + 365LL * 86400000;
-        ev.u.renewal.annual_value  = 48000.5;
-        ev.u.renewal.auto_renew    = true;
+        pd_event_t ev = base_event(PD_EV_RENEWAL_DUE);
+        ev.u.renewal.contract_id = "C-7";
+        ev.u.renewal.renewal_date = T0 + 365LL * 86400000;
+        ev.u.renewal.annual_value = 48000.5;
+        ev.u.renewal.auto_renew = true;
         return ev;
 }
 
 static pd_event_t ev_checkpoints(void)
 {
-        pd_event_t ev      = base_event(PD_EV_CHECKPOINTS_RECORDED);
+        pd_event_t ev = base_event(PD_EV_CHECKPOINTS_RECORDED);
         ev.u.checkpoints.v = more_cps;
         ev.u.checkpoints.n = 1;
         return ev;
@@ -293,9 +291,8 @@ static void test_event_roundtrip(void **state)
                                  PD_OK);
                 assert_int_equal(pd_codec_event_encode(codec, &want, &buf),
                                  PD_OK);
-                pd_err_t e = pd_codec_event_decode(codec, buf.data, buf.len,
-                                                   &arena, &got, err,
-                                                   sizeof(err));
+                pd_err_t e = pd_codec_event_decode(
+                    codec, buf.data, buf.len, &arena, &got, err, sizeof(err));
                 if (e)
                         fail_msg("%s: %s", event_cases[i].name, err);
                 event_eq(&want, &got);
@@ -313,59 +310,59 @@ static const char *ev_ids[] = {EV_ID, EV_ID2,
 static void full_marker(pd_marker_t *m)
 {
         memset(m, 0, sizeof(*m));
-        m->customer_id   = "CUST-0001";
+        m->customer_id = "CUST-0001";
         m->model_version = 3;
-        m->axis[0]       = 1.25;
-        m->axis[1]       = -0.5;
-        m->axis[2]       = 7.125;
-        m->axis[3]       = 0.0625;
-        m->dominant      = PD_AXIS_TECHNICAL;
-        m->margin        = 5.875;
+        m->axis[0] = 1.25;
+        m->axis[1] = -0.5;
+        m->axis[2] = 7.125;
+        m->axis[3] = 0.0625;
+        m->dominant = PD_AXIS_TECHNICAL;
+        m->margin = 5.875;
         for (size_t i = 0; i < 3; i++) {
                 pd_evidence_t *e = &m->evidence[m->n_evidence++];
-                e->signal        = i == 0   ? "checkpoint:why_chose_us=api"
-                                   : i == 1 ? "ticket:category=integration"
-                                            : "text.es:diseño";
-                e->axis          = (pd_axis_t)(3 - i);
-                e->weight        = 3.0 - (double)i * 0.75;
-                e->event_id      = ev_ids[i];
-                e->at            = T0 + (int64_t)i * 1000;
+                e->signal = i == 0   ? "checkpoint:why_chose_us=api"
+                            : i == 1 ? "ticket:category=integration"
+                                     : "text.es:diseño";
+                e->axis = (pd_axis_t)(3 - i);
+                e->weight = 3.0 - (double)i * 0.75;
+                e->event_id = ev_ids[i];
+                e->at = T0 + (int64_t)i * 1000;
         }
-        m->stage           = PD_STAGE_LIVE;
-        m->time_zone       = "America/Sao_Paulo";
-        m->region          = "LATAM";
-        m->country         = "BR";
-        m->language        = "pt";
-        m->sector          = "education";
-        m->plan_id         = "7e57c0de-0000-5000-8000-000000000002";
-        m->plan_template   = "technical-integration";
+        m->stage = PD_STAGE_LIVE;
+        m->time_zone = "America/Sao_Paulo";
+        m->region = "LATAM";
+        m->country = "BR";
+        m->language = "pt";
+        m->sector = "education";
+        m->plan_id = "7e57c0de-0000-5000-8000-000000000002";
+        m->plan_template = "technical-integration";
         m->project_manager = "Marcus Oyelaran";
         m->plan_started_at = T0;
         for (size_t i = 0; i < 4; i++) {
                 pd_milestone_t *ms = &m->milestones[m->n_milestones++];
-                ms->name           = i % 2 ? "Design review" : "Kickoff";
-                ms->owner_role     = i % 2 ? "ui_designer" : "project_manager";
-                ms->due_at         = T0 + (int64_t)i * 86400000;
-                ms->fired          = i < 2;
+                ms->name = i % 2 ? "Design review" : "Kickoff";
+                ms->owner_role = i % 2 ? "ui_designer" : "project_manager";
+                ms->due_at = T0 + (int64_t)i * 86400000;
+                ms->fired = i < 2;
         }
-        m->close_at       = T0 + 90LL * 86400000;
-        m->next_slot      = 2;
+        m->close_at = T0 + 90LL * 86400000;
+        m->next_slot = 2;
         m->next_survey_at = T0 + 450LL * 86400000;
         m->last_survey_at = T0 + 270LL * 86400000;
-        m->surveys_sent   = 2;
-        m->surveys[0]     = (pd_survey_result_t){"S-1", PD_SURVEY_NPS, 9,
-                                                 T0 + 91LL * 86400000};
-        m->surveys[1]     = (pd_survey_result_t){"S-2", PD_SURVEY_CSAT, 4,
-                                                 T0 + 92LL * 86400000};
-        m->n_surveys      = 2;
-        m->renewals[0]    = (pd_renewal_t){"C-1", T0 + 365LL * 86400000,
-                                           1000.5, true, 1};
-        m->renewals[1]    = (pd_renewal_t){"C-2", T0 + 730LL * 86400000,
-                                           250.25, false, 0};
-        m->n_renewals     = 2;
-        m->events         = 17;
-        m->deals          = 2;
-        m->tickets        = 5;
+        m->surveys_sent = 2;
+        m->surveys[0] =
+            (pd_survey_result_t){"S-1", PD_SURVEY_NPS, 9, T0 + 91LL * 86400000};
+        m->surveys[1] = (pd_survey_result_t){"S-2", PD_SURVEY_CSAT, 4,
+                                             T0 + 92LL * 86400000};
+        m->n_surveys = 2;
+        m->renewals[0] =
+            (pd_renewal_t){"C-1", T0 + 365LL * 86400000, 1000.5, true, 1};
+        m->renewals[1] =
+            (pd_renewal_t){"C-2", T0 + 730LL * 86400000, 250.25, false, 0};
+        m->n_renewals = 2;
+        m->events = 17;
+        m->deals = 2;
+        m->tickets = 5;
         for (size_t i = 0; i < 3; i++)
                 m->event_ids[m->n_event_ids++] = ev_ids[i];
         m->created_at = T0 - 1000;
@@ -402,8 +399,8 @@ static void marker_eq(const pd_marker_t *w, const pd_marker_t *g)
         assert_int_equal(w->n_milestones, g->n_milestones);
         for (size_t i = 0; i < w->n_milestones; i++) {
                 str_eq(w->milestones[i].name, g->milestones[i].name, "ms");
-                str_eq(w->milestones[i].owner_role,
-                       g->milestones[i].owner_role, "ms.owner_role");
+                str_eq(w->milestones[i].owner_role, g->milestones[i].owner_role,
+                       "ms.owner_role");
                 assert_int_equal(w->milestones[i].due_at,
                                  g->milestones[i].due_at);
                 assert_int_equal(w->milestones[i].fired,
@@ -473,13 +470,13 @@ static void test_marker_roundtrip_full(void **state)
 /* A new prospect: no plan, no schedule, nothing optional. */
 static void test_marker_roundtrip_minimal(void **state)
 {
-        pd_marker_t m  = {0};
-        m.customer_id  = "CUST-0002";
-        m.dominant     = PD_AXIS_CONSULTING;
-        m.stage        = PD_STAGE_PROSPECT;
-        m.next_slot    = 1;
-        m.created_at   = T0;
-        m.updated_at   = T0;
+        pd_marker_t m = {0};
+        m.customer_id = "CUST-0002";
+        m.dominant = PD_AXIS_CONSULTING;
+        m.stage = PD_STAGE_PROSPECT;
+        m.next_slot = 1;
+        m.created_at = T0;
+        m.updated_at = T0;
         marker_roundtrip(&m);
 }
 
@@ -515,31 +512,31 @@ static void test_marker_roundtrip_limits(void **state)
 
 static void test_plan_roundtrip(void **state)
 {
-        pd_team_member_t team[]   = {{"project_manager", "Marcus Oyelaran"},
-                                     {"solutions_architect", "Samuel Park"},
-                                     {"integration_developer", "Kenji Sato"}};
-        pd_milestone_t mss[]      = {{"Kickoff", "project_manager", T0, false},
-                                     {"Concept summary", "solutions_architect",
-                                      T0 + 10LL * 86400000, false}};
-        const char *attendees[]   = {"Marcus Oyelaran", "Samuel Park"};
-        pd_plan_t want            = {0}, got;
+        pd_team_member_t team[] = {{"project_manager", "Marcus Oyelaran"},
+                                   {"solutions_architect", "Samuel Park"},
+                                   {"integration_developer", "Kenji Sato"}};
+        pd_milestone_t mss[] = {{"Kickoff", "project_manager", T0, false},
+                                {"Concept summary", "solutions_architect",
+                                 T0 + 10LL * 86400000, false}};
+        const char *attendees[] = {"Marcus Oyelaran", "Samuel Park"};
+        pd_plan_t want = {0}, got;
         pd_buf_t buf;
         pd_arena_t arena;
         char err[256] = "";
-        want.plan_id         = "7e57c0de-0000-5000-8000-000000000002";
-        want.customer_id     = "CUST-0001";
-        want.persona         = PD_AXIS_TECHNICAL;
-        want.template_id     = "technical-integration";
+        want.plan_id = "7e57c0de-0000-5000-8000-000000000002";
+        want.customer_id = "CUST-0001";
+        want.persona = PD_AXIS_TECHNICAL;
+        want.template_id = "technical-integration";
         want.project_manager = "Marcus Oyelaran";
-        want.team            = team;
-        want.n_team          = 3;
-        want.milestones      = mss;
-        want.n_milestones    = 2;
-        want.attendees       = (pd_strs_t){attendees, 2};
-        want.reason          = "best technical fit, capacity 3/60";
-        want.caused_by       = EV_ID;
-        want.assigned_at     = T0;
-        want.extends         = true;
+        want.team = team;
+        want.n_team = 3;
+        want.milestones = mss;
+        want.n_milestones = 2;
+        want.attendees = (pd_strs_t){attendees, 2};
+        want.reason = "best technical fit, capacity 3/60";
+        want.caused_by = EV_ID;
+        want.assigned_at = T0;
+        want.extends = true;
         pd_buf_init(&buf);
         pd_arena_init(&arena);
         assert_int_equal(pd_codec_plan_encode(codec, &want, &buf), PD_OK);
@@ -574,23 +571,23 @@ static void test_plan_roundtrip(void **state)
 
 static void test_action_roundtrip(void **state)
 {
-        pd_kv_t params[] = {{"survey_id", "S-1"}, {"slot", "3"},
-                            {"time_zone", "Asia/Kolkata"}};
+        pd_kv_t params[] = {
+            {"survey_id", "S-1"}, {"slot", "3"}, {"time_zone", "Asia/Kolkata"}};
         pd_buf_t buf;
         pd_arena_t arena;
         pd_buf_init(&buf);
         pd_arena_init(&arena);
         for (int kind = 0; kind < PD_ACT__CNT; kind++) {
                 pd_action_t want = {0}, got;
-                char err[256]    = "";
-                want.action_id   = "aaaaaaaa-0000-5000-8000-000000000003";
+                char err[256] = "";
+                want.action_id = "aaaaaaaa-0000-5000-8000-000000000003";
                 want.customer_id = "CUST-0001";
-                want.kind        = (pd_action_kind_t)kind;
-                want.due_at      = T0 + kind;
-                want.params      = (pd_kvs_t){params, kind % 2 ? 3 : 0};
-                want.reason      = "six-monthly NPS survey";
-                want.caused_by   = "CUST-0001/survey/3";
-                want.created_at  = T0 - kind;
+                want.kind = (pd_action_kind_t)kind;
+                want.due_at = T0 + kind;
+                want.params = (pd_kvs_t){params, kind % 2 ? 3 : 0};
+                want.reason = "six-monthly NPS survey";
+                want.caused_by = "CUST-0001/survey/3";
+                want.created_at = T0 - kind;
                 assert_int_equal(pd_codec_action_encode(codec, &want, &buf),
                                  PD_OK);
                 if (pd_codec_action_decode(codec, buf.data, buf.len, &arena,
@@ -663,14 +660,14 @@ static uint32_t header_id(const pd_buf_t *buf)
 /* Encodes one record of each schema with codec c into bufs[]. */
 static void encode_all(pd_codec_t *c, pd_buf_t bufs[PD_SCHEMA__CNT])
 {
-        pd_event_t ev    = ev_sale_full();
+        pd_event_t ev = ev_sale_full();
         pd_marker_t m;
-        pd_plan_t plan   = {0};
-        pd_action_t act  = {0};
-        pd_pstate_t ps   = {0};
+        pd_plan_t plan = {0};
+        pd_action_t act = {0};
+        pd_pstate_t ps = {0};
         full_marker(&m);
-        plan.plan_id     = "p";
-        act.action_id    = "a";
+        plan.plan_id = "p";
+        act.action_id = "a";
         assert_int_equal(pd_codec_event_encode(c, &ev, &bufs[0]), PD_OK);
         assert_int_equal(pd_codec_marker_encode(c, &m, &bufs[1]), PD_OK);
         assert_int_equal(pd_codec_plan_encode(c, &plan, &bufs[2]), PD_OK);
@@ -725,9 +722,9 @@ static void test_framing_default_ids(void **state)
                 assert_non_null(pd_codec_schema_json((pd_schema_t)i));
                 /* Every other decoder refuses it by schema id. */
                 for (int j = 0; j < PD_SCHEMA__CNT; j++) {
-                        pd_err_t e = decode_as(codec, (pd_schema_t)j,
-                                               bufs[i].data, bufs[i].len,
-                                               &arena, err, sizeof(err));
+                        pd_err_t e =
+                            decode_as(codec, (pd_schema_t)j, bufs[i].data,
+                                      bufs[i].len, &arena, err, sizeof(err));
                         if (i == j) {
                                 assert_int_equal(e, PD_OK);
                                 continue;
@@ -763,14 +760,14 @@ static void test_framing_configured_ids(void **state)
         assert_int_equal(b[4], 4);
         for (int i = 0; i < PD_SCHEMA__CNT; i++) {
                 assert_int_equal(header_id(&bufs[i]), (uint32_t)ids[i]);
-                assert_int_equal(decode_as(custom, (pd_schema_t)i,
-                                           bufs[i].data, bufs[i].len, &arena,
-                                           err, sizeof(err)),
+                assert_int_equal(decode_as(custom, (pd_schema_t)i, bufs[i].data,
+                                           bufs[i].len, &arena, err,
+                                           sizeof(err)),
                                  PD_OK);
                 /* The default ids do not match. */
-                assert_int_equal(decode_as(codec, (pd_schema_t)i,
-                                           bufs[i].data, bufs[i].len, &arena,
-                                           err, sizeof(err)),
+                assert_int_equal(decode_as(codec, (pd_schema_t)i, bufs[i].data,
+                                           bufs[i].len, &arena, err,
+                                           sizeof(err)),
                                  PD_ERR_DECODE);
                 contains(err, "schema id");
                 pd_buf_term(&bufs[i]);
@@ -790,7 +787,7 @@ typedef struct raw_s {
 
 static void raw_header(raw_t *r, uint32_t id)
 {
-        r->n      = 0;
+        r->n = 0;
         r->b[r->n++] = 0;
         r->b[r->n++] = (unsigned char)(id >> 24);
         r->b[r->n++] = (unsigned char)(id >> 16);
@@ -985,27 +982,49 @@ static const struct raw_case raw_cases[] = {
     {"magic byte 0x01", raw_bad_magic, PD_ERR_DECODE, {"framing", "0x01"}},
     {"header only", raw_header_only, PD_ERR_DECODE, {"avro", "event_id"}},
     {"3-byte header", raw_short_header, PD_ERR_DECODE, {"framing"}},
-    {"wrong schema id", raw_wrong_id, PD_ERR_DECODE,
+    {"wrong schema id",
+     raw_wrong_id,
+     PD_ERR_DECODE,
      {"framing", "schema id 2", "LifecycleEvent"}},
-    {"string length 2^40", raw_huge_length, PD_ERR_DECODE,
+    {"string length 2^40",
+     raw_huge_length,
+     PD_ERR_DECODE,
      {"avro", "event_id", "length"}},
-    {"negative string length", raw_negative_length, PD_ERR_DECODE,
+    {"negative string length",
+     raw_negative_length,
+     PD_ERR_DECODE,
      {"event_id", "length -5"}},
-    {"union index 7", raw_union_out_of_range, PD_ERR_DECODE,
+    {"union index 7",
+     raw_union_out_of_range,
+     PD_ERR_DECODE,
      {"payload", "union index 7"}},
-    {"union index -1", raw_union_negative, PD_ERR_DECODE,
+    {"union index -1",
+     raw_union_negative,
+     PD_ERR_DECODE,
      {"payload", "union index -1"}},
-    {"enum symbol 2", raw_enum_out_of_range, PD_ERR_DECODE,
+    {"enum symbol 2",
+     raw_enum_out_of_range,
+     PD_ERR_DECODE,
      {"SurveyReturned.kind", "enum"}},
-    {"boolean 2", raw_bad_boolean, PD_ERR_DECODE,
+    {"boolean 2",
+     raw_bad_boolean,
+     PD_ERR_DECODE,
      {"RenewalDue.auto_renew", "boolean"}},
-    {"map count 2^50", raw_huge_map, PD_ERR_DECODE,
+    {"map count 2^50",
+     raw_huge_map,
+     PD_ERR_DECODE,
      {"CheckpointsRecorded.checkpoints", "count"}},
-    {"map key beyond message", raw_map_key_too_long, PD_ERR_DECODE,
+    {"map key beyond message",
+     raw_map_key_too_long,
+     PD_ERR_DECODE,
      {"checkpoints", "key"}},
-    {"int beyond 32 bits", raw_int_overflow, PD_ERR_DECODE,
+    {"int beyond 32 bits",
+     raw_int_overflow,
+     PD_ERR_DECODE,
      {"SurveyReturned.score", "int"}},
-    {"unterminated varint", raw_unterminated_varint, PD_ERR_DECODE,
+    {"unterminated varint",
+     raw_unterminated_varint,
+     PD_ERR_DECODE,
      {"event_id", "truncated"}},
     {"trailing bytes", raw_trailing, PD_ERR_DECODE, {"2 trailing bytes"}},
 };
@@ -1016,13 +1035,13 @@ static void test_hostile_raw(void **state)
         pd_arena_init(&arena);
         for (size_t i = 0; i < sizeof(raw_cases) / sizeof(raw_cases[0]); i++) {
                 const struct raw_case *c = &raw_cases[i];
-                raw_t r                  = {{0}, 0};
+                raw_t r = {{0}, 0};
                 pd_event_t ev;
                 char err[512] = "";
                 print_message("hostile case: %s\n", c->name);
                 c->make(&r);
-                pd_err_t e = pd_codec_event_decode(codec, r.b, r.n, &arena,
-                                                   &ev, err, sizeof(err));
+                pd_err_t e = pd_codec_event_decode(codec, r.b, r.n, &arena, &ev,
+                                                   err, sizeof(err));
                 if (e != c->want)
                         fail_msg("%s: want %s, got %s (%s)", c->name,
                                  pd_err_name(c->want), pd_err_name(e), err);
@@ -1040,13 +1059,13 @@ static void test_hostile_empty(void **state)
         pd_marker_t m;
         char err[256] = "";
         pd_arena_init(&arena);
-        assert_int_equal(pd_codec_event_decode(codec, "", 0, &arena, &ev, err,
-                                               sizeof(err)),
-                         PD_ERR_DECODE);
+        assert_int_equal(
+            pd_codec_event_decode(codec, "", 0, &arena, &ev, err, sizeof(err)),
+            PD_ERR_DECODE);
         contains(err, "framing: empty");
         err[0] = '\0';
-        assert_int_equal(pd_codec_marker_decode(codec, NULL, 0, &arena, &m,
-                                                err, sizeof(err)),
+        assert_int_equal(pd_codec_marker_decode(codec, NULL, 0, &arena, &m, err,
+                                                sizeof(err)),
                          PD_ERR_DECODE);
         contains(err, "framing: empty");
         /* No errstr at all must not crash either. */
@@ -1092,42 +1111,42 @@ struct invalid_case {
 
 static pd_event_t inv_nps_11(void)
 {
-        pd_event_t ev     = ev_survey();
+        pd_event_t ev = ev_survey();
         ev.u.survey.score = 11;
         return ev;
 }
 
 static pd_event_t inv_nps_neg(void)
 {
-        pd_event_t ev     = ev_survey();
+        pd_event_t ev = ev_survey();
         ev.u.survey.score = -1;
         return ev;
 }
 
 static pd_event_t inv_csat_0(void)
 {
-        pd_event_t ev     = ev_csat();
+        pd_event_t ev = ev_csat();
         ev.u.survey.score = 0;
         return ev;
 }
 
 static pd_event_t inv_csat_6(void)
 {
-        pd_event_t ev     = ev_csat();
+        pd_event_t ev = ev_csat();
         ev.u.survey.score = 6;
         return ev;
 }
 
 static pd_event_t inv_empty_customer(void)
 {
-        pd_event_t ev  = ev_impl();
+        pd_event_t ev = ev_impl();
         ev.customer_id = "";
         return ev;
 }
 
 static pd_event_t inv_big_customer(void)
 {
-        pd_event_t ev  = ev_impl();
+        pd_event_t ev = ev_impl();
         ev.customer_id = big_id;
         return ev;
 }
@@ -1135,62 +1154,62 @@ static pd_event_t inv_big_customer(void)
 static pd_event_t inv_event_id(void)
 {
         pd_event_t ev = ev_impl();
-        ev.event_id   = "not-a-uuid-at-all";
+        ev.event_id = "not-a-uuid-at-all";
         return ev;
 }
 
 static pd_event_t inv_event_id_nonhex(void)
 {
         pd_event_t ev = ev_impl();
-        ev.event_id   = "0b6f3c1e-5d2a-4c8e-9f10-2a3b4c5d6e7g";
+        ev.event_id = "0b6f3c1e-5d2a-4c8e-9f10-2a3b4c5d6e7g";
         return ev;
 }
 
 static pd_event_t inv_event_id_empty(void)
 {
         pd_event_t ev = ev_impl();
-        ev.event_id   = "";
+        ev.event_id = "";
         return ev;
 }
 
 static pd_event_t inv_tz(void)
 {
-        pd_event_t ev       = ev_sale_full();
+        pd_event_t ev = ev_sale_full();
         ev.u.sale.time_zone = "Mars/Olympus_Mons";
         return ev;
 }
 
 static pd_event_t inv_occurred(void)
 {
-        pd_event_t ev  = ev_impl();
+        pd_event_t ev = ev_impl();
         ev.occurred_at = 0;
         return ev;
 }
 
 static pd_event_t inv_deal_id(void)
 {
-        pd_event_t ev     = ev_sale_full();
+        pd_event_t ev = ev_sale_full();
         ev.u.sale.deal_id = "";
         return ev;
 }
 
 static pd_event_t inv_ticket_id(void)
 {
-        pd_event_t ev         = ev_ticket();
+        pd_event_t ev = ev_ticket();
         ev.u.ticket.ticket_id = "";
         return ev;
 }
 
 static pd_event_t inv_contract(void)
 {
-        pd_event_t ev            = ev_renewal();
+        pd_event_t ev = ev_renewal();
         ev.u.renewal.contract_id = "";
         return ev;
 }
 
 static pd_event_t inv_renewal_date(void)
 {
-        pd_event_t ev             = ev_renewal();
+        pd_event_t ev = ev_renewal();
         ev.u.renewal.renewal_date = 0;
         return ev;
 }
@@ -1216,8 +1235,8 @@ static const struct invalid_case invalid_cases[] = {
 static void test_invalid_fields(void **state)
 {
         memset(big_id, 'c', sizeof(big_id) - 1);
-        for (size_t i = 0;
-             i < sizeof(invalid_cases) / sizeof(invalid_cases[0]); i++) {
+        for (size_t i = 0; i < sizeof(invalid_cases) / sizeof(invalid_cases[0]);
+             i++) {
                 pd_event_t ev = invalid_cases[i].make();
                 print_message("invalid case: %s\n", invalid_cases[i].name);
                 expect_invalid(&ev, invalid_cases[i].field);
@@ -1237,13 +1256,12 @@ static void check_prefixes(pd_schema_t s, const pd_buf_t *buf)
                 char *copy = malloc(len ? len : 1);
                 assert_non_null(copy);
                 memcpy(copy, buf->data, len);
-                pd_err_t e = decode_as(codec, s, copy, len, &arena, err,
-                                       sizeof(err));
+                pd_err_t e =
+                    decode_as(codec, s, copy, len, &arena, err, sizeof(err));
                 if (len < buf->len) {
                         if (e != PD_ERR_DECODE)
                                 fail_msg("schema %d prefix %zu/%zu: got %s",
-                                         (int)s, len, buf->len,
-                                         pd_err_name(e));
+                                         (int)s, len, buf->len, pd_err_name(e));
                         assert_true(strstr(err, "framing") ||
                                     strstr(err, "avro"));
                 } else if (e) {
@@ -1292,10 +1310,10 @@ static void mutate_all(pd_schema_t s, const pd_buf_t *buf, size_t *n_ok,
                         char err[512] = "";
                         memcpy(copy, buf->data, buf->len);
                         unsigned char b = (unsigned char)copy[pos];
-                        copy[pos] = (char)(v < 4 ? b ^ deltas[v]
-                                                 : values[v - 4]);
-                        pd_err_t e = decode_as(codec, s, copy, buf->len,
-                                               &arena, err, sizeof(err));
+                        copy[pos] =
+                            (char)(v < 4 ? b ^ deltas[v] : values[v - 4]);
+                        pd_err_t e = decode_as(codec, s, copy, buf->len, &arena,
+                                               err, sizeof(err));
                         if (e == PD_OK) {
                                 (*n_ok)++;
                         } else {
@@ -1342,8 +1360,8 @@ static void test_reuse_after_failure(void **state)
         pd_buf_t buf;
         pd_arena_t arena;
         pd_event_t want = ev_sale_full(), got;
-        raw_t r         = {{0}, 0};
-        char err[256]   = "";
+        raw_t r = {{0}, 0};
+        char err[256] = "";
         pd_buf_init(&buf);
         pd_arena_init(&arena);
         assert_int_equal(pd_codec_event_encode(codec, &want, &buf), PD_OK);
@@ -1351,15 +1369,15 @@ static void test_reuse_after_failure(void **state)
         assert_int_equal(pd_codec_event_decode(codec, r.b, r.n, &arena, &got,
                                                err, sizeof(err)),
                          PD_ERR_DECODE);
-        assert_int_equal(pd_codec_event_decode(codec, buf.data, buf.len,
-                                               &arena, &got, err, sizeof(err)),
+        assert_int_equal(pd_codec_event_decode(codec, buf.data, buf.len, &arena,
+                                               &got, err, sizeof(err)),
                          PD_OK);
         event_eq(&want, &got);
         /* Encoding a sparse event after a full one leaves no stale field. */
         want = ev_sale_sparse();
         assert_int_equal(pd_codec_event_encode(codec, &want, &buf), PD_OK);
-        assert_int_equal(pd_codec_event_decode(codec, buf.data, buf.len,
-                                               &arena, &got, err, sizeof(err)),
+        assert_int_equal(pd_codec_event_decode(codec, buf.data, buf.len, &arena,
+                                               &got, err, sizeof(err)),
                          PD_OK);
         event_eq(&want, &got);
         pd_arena_term(&arena);

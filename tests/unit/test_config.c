@@ -107,10 +107,8 @@ static const struct set_ok_case set_ok_cases[] = {
     {"clock", "event", GET(clock), W_CLOCK, PD_CLOCK_EVENT, NULL},
     {"clock", "wall", GET(clock), W_CLOCK, PD_CLOCK_WALL, NULL},
     {"survey.local.time", "00:00", GET(survey_local_minute), W_I32, 0, NULL},
-    {"survey.local.time", "23:59", GET(survey_local_minute), W_I32, 1439,
-     NULL},
-    {"survey.local.time", "09:30", GET(survey_local_minute), W_I32, 570,
-     NULL},
+    {"survey.local.time", "23:59", GET(survey_local_minute), W_I32, 1439, NULL},
+    {"survey.local.time", "09:30", GET(survey_local_minute), W_I32, 570, NULL},
 };
 
 static void test_set_ok(void **state)
@@ -161,8 +159,8 @@ static const struct days_case days_ok_cases[] = {
 
 static void test_days_list_ok(void **state)
 {
-        for (size_t i = 0;
-             i < sizeof(days_ok_cases) / sizeof(days_ok_cases[0]); i++) {
+        for (size_t i = 0; i < sizeof(days_ok_cases) / sizeof(days_ok_cases[0]);
+             i++) {
                 pd_config_t conf;
                 char err[256] = "";
                 assert_int_equal(pd_config_init(&conf), PD_OK);
@@ -223,8 +221,8 @@ static const struct set_bad_case set_bad_cases[] = {
 
 static void test_set_bad(void **state)
 {
-        for (size_t i = 0;
-             i < sizeof(set_bad_cases) / sizeof(set_bad_cases[0]); i++) {
+        for (size_t i = 0; i < sizeof(set_bad_cases) / sizeof(set_bad_cases[0]);
+             i++) {
                 const struct set_bad_case *c = &set_bad_cases[i];
                 pd_config_t conf, before;
                 char err[256] = "";
@@ -265,13 +263,13 @@ static void test_kafka_passthrough(void **state)
         assert_int_equal(pd_config_set(&conf, "kafka.security.protocol",
                                        "SASL_SSL", err, sizeof(err)),
                          PD_OK);
-        assert_int_equal(pd_config_set(&conf, "kafka.sasl.mechanisms",
-                                       "PLAIN", err, sizeof(err)),
-                         PD_OK);
-        /* librdkafka validates its own properties; we pass them through. */
-        assert_int_equal(pd_config_set(&conf, "kafka.anything.at.all", "",
+        assert_int_equal(pd_config_set(&conf, "kafka.sasl.mechanisms", "PLAIN",
                                        err, sizeof(err)),
                          PD_OK);
+        /* librdkafka validates its own properties; we pass them through. */
+        assert_int_equal(
+            pd_config_set(&conf, "kafka.anything.at.all", "", err, sizeof(err)),
+            PD_OK);
         assert_int_equal(conf.kafka.n, 3);
         assert_string_equal(pd_kvs_get(&conf.kafka, "security.protocol"),
                             "SASL_SSL");
@@ -370,8 +368,7 @@ static void test_read_file(void **state)
                 print_message("file case: %s\n", c->name);
                 write_file(path, c->text);
                 assert_int_equal(pd_config_init(&conf), PD_OK);
-                pd_err_t e =
-                    pd_config_read_file(&conf, path, err, sizeof(err));
+                pd_err_t e = pd_config_read_file(&conf, path, err, sizeof(err));
                 if (e != c->want)
                         fail_msg("%s: got %s (%s)", c->name, pd_err_name(e),
                                  err);
@@ -389,9 +386,8 @@ static void test_read_file(void **state)
                         assert_int_equal(conf.renewal_lead_days[0], 60);
                         assert_int_equal(conf.renewal_lead_days[1], 14);
                         assert_int_equal(conf.renewal_lead_days[2], 0);
-                        assert_string_equal(pd_kvs_get(&conf.kafka,
-                                                       "client.id"),
-                                            "pd-1");
+                        assert_string_equal(
+                            pd_kvs_get(&conf.kafka, "client.id"), "pd-1");
                         /* Only the first separator splits. */
                         assert_string_equal(conf.store_path,
                                             "/var/lib/pd=store");
@@ -436,9 +432,9 @@ static void test_later_source_wins(void **state)
 
 static void test_help(void **state)
 {
-        char *text  = NULL;
+        char *text = NULL;
         size_t size = 0;
-        FILE *fp    = open_memstream(&text, &size);
+        FILE *fp = open_memstream(&text, &size);
         assert_non_null(fp);
         pd_config_print_help(fp, true);
         fclose(fp);

@@ -79,10 +79,16 @@ typedef struct when_s {
         int64_t off;
 } when_t;
 
-#define AT(days)       {B_T0, 0, (int64_t)((days)*DAY_MS)}
-#define SLOT(k, days)  {B_SLOT, (k), (int64_t)((days)*DAY_MS)}
-#define DONT_CARE      (-1)
-#define STEP(o, l, w)  .op = (o), .label = (l), .at = w
+#define AT(days)                                                               \
+        {                                                                      \
+                B_T0, 0, (int64_t)((days)*DAY_MS)                              \
+        }
+#define SLOT(k, days)                                                          \
+        {                                                                      \
+                B_SLOT, (k), (int64_t)((days)*DAY_MS)                          \
+        }
+#define DONT_CARE     (-1)
+#define STEP(o, l, w) .op = (o), .label = (l), .at = w
 
 typedef struct ctx_s ctx_t;
 
@@ -130,15 +136,15 @@ struct ctx_s {
 static void ctx_init(ctx_t *ctx, const lifecycle_t *lc)
 {
         memset(ctx, 0, sizeof(*ctx));
-        ctx->conf.survey_local_minute    = 600;
+        ctx->conf.survey_local_minute = 600;
         ctx->conf.survey_interval_months = 6;
         ctx->conf.close_on_last_milestone = !(lc && lc->no_close_fallback);
-        ctx->conf.renewal_lead_days[0]   = 90;
-        ctx->conf.renewal_lead_days[1]   = 30;
-        ctx->conf.partitions             = 1;
-        ctx->eng.conf                    = &ctx->conf;
-        ctx->eng.model                   = model;
-        ctx->eng.catalog                 = catalog;
+        ctx->conf.renewal_lead_days[0] = 90;
+        ctx->conf.renewal_lead_days[1] = 30;
+        ctx->conf.partitions = 1;
+        ctx->eng.conf = &ctx->conf;
+        ctx->eng.model = model;
+        ctx->eng.catalog = catalog;
         pd_arena_init(&ctx->arena);
 }
 
@@ -167,24 +173,24 @@ static void make_event(ctx_t *ctx, const step_t *s, pd_event_t *ev)
 {
         pd_arena_t *a = &ctx->arena;
         memset(ev, 0, sizeof(*ev));
-        ev->event_id    = event_id(ctx, s->label);
+        ev->event_id = event_id(ctx, s->label);
         ev->customer_id = "CUST-1";
         ev->occurred_at = ctx->now;
-        ev->source      = "test";
+        ev->source = "test";
         switch (s->op) {
         case OP_SALE:
-                ev->kind                = PD_EV_SALE_CLOSED;
-                ev->u.sale.deal_id      = pd_arena_printf(a, "D-%s", s->label);
-                ev->u.sale.products.v   = pd_arena_alloc(a, sizeof(char *));
+                ev->kind = PD_EV_SALE_CLOSED;
+                ev->u.sale.deal_id = pd_arena_printf(a, "D-%s", s->label);
+                ev->u.sale.products.v = pd_arena_alloc(a, sizeof(char *));
                 ev->u.sale.products.v[0] = "GTX Pro";
-                ev->u.sale.products.n   = 1;
-                ev->u.sale.deal_value   = 50000;
-                ev->u.sale.currency     = "EUR";
-                ev->u.sale.employees    = 400;
-                ev->u.sale.revenue      = -1;
-                ev->u.sale.country      = "DE";
-                ev->u.sale.region       = "EMEA";
-                ev->u.sale.time_zone    = TZ;
+                ev->u.sale.products.n = 1;
+                ev->u.sale.deal_value = 50000;
+                ev->u.sale.currency = "EUR";
+                ev->u.sale.employees = 400;
+                ev->u.sale.revenue = -1;
+                ev->u.sale.country = "DE";
+                ev->u.sale.region = "EMEA";
+                ev->u.sale.time_zone = TZ;
                 pd_kvs_add(&ev->u.sale.checkpoints, a, "why_chose_us",
                            "integrations");
                 pd_kvs_add(&ev->u.sale.checkpoints, a, "main_goal",
@@ -194,24 +200,24 @@ static void make_event(ctx_t *ctx, const step_t *s, pd_event_t *ev)
                 ev->kind = PD_EV_IMPLEMENTATION_CLOSED;
                 break;
         case OP_SURVEY:
-                ev->kind               = PD_EV_SURVEY_RETURNED;
+                ev->kind = PD_EV_SURVEY_RETURNED;
                 ev->u.survey.survey_id = s->survey_id;
-                ev->u.survey.kind      = s->kind;
-                ev->u.survey.score     = s->score;
+                ev->u.survey.kind = s->kind;
+                ev->u.survey.score = s->score;
                 break;
         case OP_RENEWAL:
-                ev->kind                   = PD_EV_RENEWAL_DUE;
-                ev->u.renewal.contract_id  = s->contract;
+                ev->kind = PD_EV_RENEWAL_DUE;
+                ev->u.renewal.contract_id = s->contract;
                 ev->u.renewal.renewal_date = when(ctx, s->date);
                 ev->u.renewal.annual_value = 12000;
-                ev->u.renewal.auto_renew   = false;
+                ev->u.renewal.auto_renew = false;
                 break;
         case OP_TICKET:
-                ev->kind                = PD_EV_TICKET_OPENED;
-                ev->u.ticket.ticket_id  = pd_arena_printf(a, "T-%s", s->label);
-                ev->u.ticket.category   = "integration";
-                ev->u.ticket.priority   = "high";
-                ev->u.ticket.language   = "en";
+                ev->kind = PD_EV_TICKET_OPENED;
+                ev->u.ticket.ticket_id = pd_arena_printf(a, "T-%s", s->label);
+                ev->u.ticket.category = "integration";
+                ev->u.ticket.priority = "high";
+                ev->u.ticket.language = "en";
                 break;
         case OP_CHURN:
                 ev->kind = PD_EV_CHECKPOINTS_RECORDED;
@@ -239,8 +245,8 @@ static void run_timer_step(ctx_t *ctx, const step_t *s)
 {
         if (s->op == OP_FIRE) {
                 size_t before = ctx->out.n_actions + ctx->out.n_plans;
-                bool changed  = fire(ctx, ctx->now);
-                bool output   = ctx->out.n_actions + ctx->out.n_plans > before;
+                bool changed = fire(ctx, ctx->now);
+                bool output = ctx->out.n_actions + ctx->out.n_plans > before;
                 if (output || s->silent_change)
                         assert_true(changed);
                 else
@@ -260,8 +266,8 @@ static const char *param(const pd_action_t *a, const char *key)
 {
         const char *v = pd_kvs_get(&a->params, key);
         if (!v)
-                fail_msg("%s action without %s",
-                         pd_action_kind_name(a->kind), key);
+                fail_msg("%s action without %s", pd_action_kind_name(a->kind),
+                         key);
         return v;
 }
 
@@ -320,7 +326,7 @@ static void run_step(ctx_t *ctx, const step_t *s)
 {
         char err[256] = "";
         memset(&ctx->out, 0, sizeof(ctx->out));
-        ctx->now      = when(ctx, s->at);
+        ctx->now = when(ctx, s->at);
         ctx->event_id = NULL;
         print_message("  step %s\n", s->label);
         if (s->op == OP_FIRE || s->op == OP_ADVANCE) {
@@ -572,8 +578,8 @@ static const step_t sale_to_surveys[] = {
     {STEP(OP_FIRE, "slot-1", SLOT(1, 0)), ACTS(A_SURVEY = 1), .slot = "1"},
     {STEP(OP_FIRE, "slot-1-again", SLOT(1, 0))},
     {STEP(OP_FIRE, "slot-1-later", SLOT(1, 30))},
-    {STEP(OP_FIRE, "slot-2-late", SLOT(2, 0.5)), ACTS(A_SURVEY = 1), .slot = "2",
-     .check = check_slot2_next},
+    {STEP(OP_FIRE, "slot-2-late", SLOT(2, 0.5)), ACTS(A_SURVEY = 1),
+     .slot = "2", .check = check_slot2_next},
     /* Three years down: slots 3-8 due, one catch-up survey (slot 8). */
     {STEP(OP_FIRE, "slot-8-gap", SLOT(8, 2)), ACTS(A_SURVEY = 1), .slot = "8",
      .check = check_catch_up},
@@ -654,7 +660,9 @@ static const step_t surveys[] = {
 };
 
 #define LC(name, steps, ...)                                                   \
-        {name, __VA_ARGS__ + 0, steps, sizeof(steps) / sizeof(steps[0])}
+        {                                                                      \
+                name, __VA_ARGS__ + 0, steps, sizeof(steps) / sizeof(steps[0]) \
+        }
 
 static const lifecycle_t lifecycles[] = {
     LC("sale, extension, close, six-monthly surveys, catch-up",
@@ -700,8 +708,9 @@ static void test_detractor_table(void **state)
         for (size_t i = 0; i < sizeof(score_cases) / sizeof(score_cases[0]);
              i++) {
                 const struct score_case *c = &score_cases[i];
-                step_t s = {STEP(OP_SURVEY, "answer", AT(1)), .survey_id = "S-9",
-                            .kind = c->kind, .score = c->score};
+                step_t s = {STEP(OP_SURVEY, "answer", AT(1)),
+                            .survey_id = "S-9", .kind = c->kind,
+                            .score = c->score};
                 s.acts[PD_ACT_NOTIFY_LEADER] = c->leader;
                 print_message("%s score %d\n",
                               c->kind == PD_SURVEY_NPS ? "NPS" : "CSAT",
@@ -722,7 +731,7 @@ static void test_invalid_event(void **state)
 {
         ctx_t *ctx = malloc(sizeof(*ctx));
         pd_event_t ev;
-        step_t s      = {STEP(OP_IMPL, "x", AT(0))};
+        step_t s = {STEP(OP_IMPL, "x", AT(0))};
         char err[256] = "";
         assert_non_null(ctx);
         ctx_init(ctx, NULL);

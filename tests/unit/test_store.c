@@ -36,7 +36,7 @@ static void rm_rf(const char *dir)
 static int setup(void **state)
 {
         char err[256] = "";
-        fixture_t *f  = calloc(1, sizeof(*f));
+        fixture_t *f = calloc(1, sizeof(*f));
         if (!f)
                 return -1;
         snprintf(f->dir, sizeof(f->dir), "/tmp/pd-test-store-XXXXXX");
@@ -95,9 +95,9 @@ static void expect_marker(pd_store_txn_t *txn, const char *customer,
 
 static void test_marker_put_get_del(void **state)
 {
-        fixture_t *f        = *state;
+        fixture_t *f = *state;
         pd_store_txn_t *txn = begin(f, 0);
-        char binary[]       = {'\0', 'a', '\xff', '\0', 'b'};
+        char binary[] = {'\0', 'a', '\xff', '\0', 'b'};
         pd_buf_t buf;
         pd_buf_init(&buf);
         expect_marker(txn, "alice", NULL);
@@ -105,9 +105,9 @@ static void test_marker_put_get_del(void **state)
         expect_marker(txn, "alice", "v1"); /* reads its own writes */
         put(txn, "alice", "version-2", 0, 0);
         expect_marker(txn, "alice", "version-2");
-        assert_int_equal(pd_store_marker_put(txn, "bin", binary,
-                                             sizeof(binary), 0, 0),
-                         PD_OK);
+        assert_int_equal(
+            pd_store_marker_put(txn, "bin", binary, sizeof(binary), 0, 0),
+            PD_OK);
         assert_int_equal(pd_store_marker_get(txn, "bin", &buf), PD_OK);
         assert_int_equal(buf.len, sizeof(binary));
         assert_memory_equal(buf.data, binary, sizeof(binary));
@@ -127,7 +127,7 @@ static void test_marker_put_get_del(void **state)
 
 static void test_marker_bad_keys(void **state)
 {
-        fixture_t *f        = *state;
+        fixture_t *f = *state;
         pd_store_txn_t *txn = begin(f, 0);
         char big[600];
         memset(big, 'k', sizeof(big) - 1);
@@ -188,20 +188,21 @@ struct timer_case {
 
 /* Inserted out of order, across partitions. */
 static const struct timer_case timer_cases[] = {
-    {"c-late", 1, 5000},   {"c-early", 1, 1000}, {"c-mid-b", 1, 3000},
-    {"c-mid-a", 1, 3000},  {"c-none", 1, 0},     {"p2-only", 2, 500},
-    {"p0-first", 0, 100},  {"big-due", 1, (int64_t)1 << 50},
+    {"c-late", 1, 5000},  {"c-early", 1, 1000},
+    {"c-mid-b", 1, 3000}, {"c-mid-a", 1, 3000},
+    {"c-none", 1, 0},     {"p2-only", 2, 500},
+    {"p0-first", 0, 100}, {"big-due", 1, (int64_t)1 << 50},
 };
 
 static void test_timers_due_ordering(void **state)
 {
-        fixture_t *f        = *state;
+        fixture_t *f = *state;
         pd_store_txn_t *txn = begin(f, 0);
         seen_t s;
         for (size_t i = 0; i < sizeof(timer_cases) / sizeof(timer_cases[0]);
              i++)
-                put(txn, timer_cases[i].customer, "m",
-                    timer_cases[i].partition, timer_cases[i].due);
+                put(txn, timer_cases[i].customer, "m", timer_cases[i].partition,
+                    timer_cases[i].due);
         assert_int_equal(pd_store_timer_next(txn, 0), 100);
         assert_int_equal(pd_store_timer_next(txn, 1), 1000);
         assert_int_equal(pd_store_timer_next(txn, 2), 500);
@@ -234,7 +235,7 @@ static void test_timers_due_ordering(void **state)
 
 static void test_timer_move_and_clear(void **state)
 {
-        fixture_t *f        = *state;
+        fixture_t *f = *state;
         pd_store_txn_t *txn = begin(f, 0);
         seen_t s;
         put(txn, "cust", "m1", 4, 1000);
@@ -287,9 +288,9 @@ static int refire(const char *customer, int64_t due, void *opaque)
 
 static void test_timers_due_callback_writes(void **state)
 {
-        fixture_t *f        = *state;
+        fixture_t *f = *state;
         pd_store_txn_t *txn = begin(f, 0);
-        refire_t r          = {txn, 0};
+        refire_t r = {txn, 0};
         seen_t s;
         size_t n = 0;
         char name[16];
@@ -297,8 +298,8 @@ static void test_timers_due_callback_writes(void **state)
                 snprintf(name, sizeof(name), "c%02d", i);
                 put(txn, name, "m", 0, 100 + i);
         }
-        assert_int_equal(
-            pd_store_timers_due(txn, 0, 1000, 100, refire, &r, &n), PD_OK);
+        assert_int_equal(pd_store_timers_due(txn, 0, 1000, 100, refire, &r, &n),
+                         PD_OK);
         assert_int_equal(n, 20);
         assert_int_equal(r.calls, 20);
         assert_int_equal(pd_store_timer_next(txn, 0), 10100);
@@ -318,7 +319,7 @@ static void test_timers_due_callback_writes(void **state)
 
 static void test_pstate(void **state)
 {
-        fixture_t *f        = *state;
+        fixture_t *f = *state;
         pd_store_txn_t *txn = begin(f, 0);
         pd_buf_t buf;
         pd_buf_init(&buf);
@@ -347,18 +348,16 @@ struct offset_case {
 };
 
 static const struct offset_case offset_cases[] = {
-    {"customer.persona", 0, 0},
-    {"customer.persona", 1, 42},
-    {"customer.persona", 15, INT64_MAX},
-    {"persona-dna.partition-state", 1, 7},
+    {"customer.persona", 0, 0},          {"customer.persona", 1, 42},
+    {"customer.persona", 15, INT64_MAX}, {"persona-dna.partition-state", 1, 7},
     {"customer.persona.v2", 1, 99},
 };
 
 static void test_offsets(void **state)
 {
-        fixture_t *f        = *state;
+        fixture_t *f = *state;
         pd_store_txn_t *txn = begin(f, 0);
-        size_t n            = sizeof(offset_cases) / sizeof(offset_cases[0]);
+        size_t n = sizeof(offset_cases) / sizeof(offset_cases[0]);
         char big[400];
         memset(big, 't', sizeof(big) - 1);
         big[sizeof(big) - 1] = '\0';
@@ -388,7 +387,7 @@ static void test_offsets(void **state)
 
 static void test_abort_discards(void **state)
 {
-        fixture_t *f        = *state;
+        fixture_t *f = *state;
         pd_store_txn_t *txn = begin(f, 0);
         put(txn, "keep", "k", 0, 100);
         assert_int_equal(pd_store_offset_put(txn, "t", 0, 5), PD_OK);
@@ -417,20 +416,19 @@ static void test_abort_discards(void **state)
 
 static void test_read_only(void **state)
 {
-        fixture_t *f        = *state;
+        fixture_t *f = *state;
         pd_store_txn_t *txn = begin(f, 0);
         put(txn, "a", "1", 0, 0);
         assert_int_equal(pd_store_txn_commit(txn), PD_OK);
 
         /* A snapshot does not see later commits. */
         pd_store_txn_t *ro = begin(f, 1);
-        txn                = begin(f, 0);
+        txn = begin(f, 0);
         put(txn, "a", "2", 0, 0);
         assert_int_equal(pd_store_txn_commit(txn), PD_OK);
         expect_marker(ro, "a", "1");
         /* Writes in a read-only transaction fail cleanly. */
-        assert_int_not_equal(pd_store_marker_put(ro, "b", "x", 1, 0, 0),
-                             PD_OK);
+        assert_int_not_equal(pd_store_marker_put(ro, "b", "x", 1, 0, 0), PD_OK);
         assert_int_not_equal(pd_store_offset_put(ro, "t", 0, 1), PD_OK);
         assert_int_not_equal(pd_store_pstate_put(ro, 0, "x", 1), PD_OK);
         pd_store_txn_abort(ro);
@@ -443,9 +441,9 @@ static void test_read_only(void **state)
 
 static void test_reopen_persists(void **state)
 {
-        fixture_t *f        = *state;
+        fixture_t *f = *state;
         pd_store_txn_t *txn = begin(f, 0);
-        char err[256]       = "";
+        char err[256] = "";
         pd_buf_t buf;
         pd_buf_init(&buf);
         put(txn, "durable", "marker-bytes", 3, 12345);
@@ -472,7 +470,7 @@ static void test_reopen_persists(void **state)
 static void test_open_errors(void **state)
 {
         pd_store_t *store = (pd_store_t *)1;
-        char err[256]     = "";
+        char err[256] = "";
         assert_int_equal(pd_store_open("/proc/no/such/dir/store", MAP_SIZE,
                                        &store, err, sizeof(err)),
                          PD_ERR_STORE);
@@ -502,9 +500,9 @@ static int each(const char *customer, const void *bytes, size_t len,
 
 static void test_markers_foreach(void **state)
 {
-        fixture_t *f           = *state;
-        pd_store_txn_t *txn    = begin(f, 0);
-        const char *names[]    = {"zed", "amy", "bob", "carl"};
+        fixture_t *f = *state;
+        pd_store_txn_t *txn = begin(f, 0);
+        const char *names[] = {"zed", "amy", "bob", "carl"};
         char val[32];
         each_t e = {0};
         assert_int_equal(pd_store_markers_foreach(txn, each, &e), PD_OK);
@@ -545,9 +543,9 @@ static void test_grow(void **state)
         txn = begin(f, 0);
         for (int j = 0; j < i; j++) {
                 snprintf(name, sizeof(name), "blob-%03d", j);
-                assert_int_equal(pd_store_marker_put(txn, name, blob,
-                                                     64 * 1024, 0, 0),
-                                 PD_OK);
+                assert_int_equal(
+                    pd_store_marker_put(txn, name, blob, 64 * 1024, 0, 0),
+                    PD_OK);
         }
         assert_int_equal(pd_store_txn_commit(txn), PD_OK);
         pd_buf_t buf;
