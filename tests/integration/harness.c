@@ -160,6 +160,11 @@ static pid_t spawn(char *const argv[], int in_fd, int out_fd, const char *log)
         return pid;
 }
 
+pid_t it_spawn(char *const argv[], const char *log)
+{
+        return spawn(argv, -1, -1, log);
+}
+
 pid_t it_broker_start(int partitions, char *bootstrap, size_t size)
 {
         char bin[512], parts[16], log[600], line[512];

@@ -30,6 +30,10 @@ const char *it_bin(const char *name, char *out, size_t size);
  * unless IT_KEEP is set).  Fills out. */
 void it_mkdtemp(const char *tag, char *out, size_t size);
 
+/* fork/exec argv (argv[0] a path) with stdout and stderr appended to log
+ * (NULL: inherited).  Returns the pid (recorded), or -1. */
+pid_t it_spawn(char *const argv[], const char *log);
+
 /* Starts pd-broker --default-topics -p partitions and fills bootstrap.
  * Returns its pid, or -1. */
 pid_t it_broker_start(int partitions, char *bootstrap, size_t size);
