@@ -15,7 +15,7 @@
 #include "harness.h"
 
 #define PARTITIONS 4
-#define INPUT "customer.lifecycle"
+#define INPUT      "customer.lifecycle"
 
 typedef struct bad_s {
         const char *name;
@@ -38,17 +38,17 @@ static struct {
 static pd_event_t ticket(const char *customer, const char *n)
 {
         pd_event_t ev = {0};
-        ev.event_id    = pd_uuid5_printf(&g.arena, "it-dlq/%s", n);
+        ev.event_id = pd_uuid5_printf(&g.arena, "it-dlq/%s", n);
         ev.customer_id = customer;
         ev.occurred_at = it_ms(2024, 3, 1, 12, 0);
-        ev.source      = "it";
-        ev.kind        = PD_EV_TICKET_OPENED;
+        ev.source = "it";
+        ev.kind = PD_EV_TICKET_OPENED;
         ev.u.ticket.ticket_id = "T-1";
-        ev.u.ticket.category  = "Incident";
-        ev.u.ticket.subject   = "Subject";
-        ev.u.ticket.text      = "Text";
-        ev.u.ticket.priority  = "medium";
-        ev.u.ticket.channel   = "email";
+        ev.u.ticket.category = "Incident";
+        ev.u.ticket.subject = "Subject";
+        ev.u.ticket.text = "Text";
+        ev.u.ticket.priority = "medium";
+        ev.u.ticket.channel = "email";
         return ev;
 }
 
@@ -62,13 +62,13 @@ static unsigned char *copy(const void *p, size_t len)
 static void add(const char *name, const char *key, const void *value,
                 size_t len, const char *class_name, const char *message)
 {
-        bad_t *b      = &g.bad[g.n_bad++];
-        b->name       = name;
-        b->key        = key;
-        b->value      = copy(value, len);
-        b->len        = len;
+        bad_t *b = &g.bad[g.n_bad++];
+        b->name = name;
+        b->key = key;
+        b->value = copy(value, len);
+        b->len = len;
         b->class_name = class_name;
-        b->message    = message;
+        b->message = message;
 }
 
 static void encode(const pd_event_t *ev, pd_buf_t *buf)
@@ -80,7 +80,7 @@ static void encode(const pd_event_t *ev, pd_buf_t *buf)
 static size_t varint(int64_t v, unsigned char *p)
 {
         uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-        size_t n   = 0;
+        size_t n = 0;
         do {
                 p[n++] = (unsigned char)((z & 0x7f) | (z > 0x7f ? 0x80 : 0));
                 z >>= 7;
@@ -124,12 +124,12 @@ static void build_cases(void)
             "avro: event_id: length 1000000000 outside the 6 bytes left");
 
         ev = (pd_event_t){0};
-        ev.event_id    = pd_uuid5_printf(&g.arena, "it-dlq/nps11");
+        ev.event_id = pd_uuid5_printf(&g.arena, "it-dlq/nps11");
         ev.customer_id = "c-nps";
         ev.occurred_at = it_ms(2024, 3, 1, 12, 0);
-        ev.source      = "it";
-        ev.kind        = PD_EV_SURVEY_RETURNED;
-        ev.u.survey.kind  = PD_SURVEY_NPS;
+        ev.source = "it";
+        ev.kind = PD_EV_SURVEY_RETURNED;
+        ev.u.survey.kind = PD_SURVEY_NPS;
         ev.u.survey.score = 11;
         encode(&ev, &buf);
         add("nps 11", "c-nps", buf.data, buf.len, "invalid",
@@ -150,7 +150,7 @@ static void build_cases(void)
         ev = ticket("c-big", "big");
         char *text = pd_arena_alloc(&g.arena, 3001);
         memset(text, 'x', 3000);
-        text[3000]       = '\0';
+        text[3000] = '\0';
         ev.u.ticket.text = text;
         encode(&ev, &buf);
         add("oversized", "c-big", buf.data, buf.len, "oversized",
@@ -232,9 +232,8 @@ static void test_dead_letters(void **state)
                                                   b->key ? strlen(b->key) : 0,
                                                   b->value, b->len),
                                  PD_OK);
-                assert_int_equal(pd_kafka_producer_flush(producer, 30000,
-                                                         errstr,
-                                                         sizeof(errstr)),
+                assert_int_equal(pd_kafka_producer_flush(
+                                     producer, 30000, errstr, sizeof(errstr)),
                                  PD_OK);
         }
         assert_int_equal(it_produce_event(producer, g.codec, INPUT, 0, &g.good),
@@ -247,9 +246,13 @@ static void test_dead_letters(void **state)
         it_mkdtemp("dlq-store", store, sizeof(store));
         snprintf(metrics, sizeof(metrics), "%s/metrics.json", store);
         snprintf(log, sizeof(log), "%s/worker.log", store);
-        it_worker_t w = {.bootstrap = g.bootstrap, .group = "it-dlq",
-                         .instance = "w1", .store = store, .metrics = metrics,
-                         .log = log, .idle_exit_ms = 2000,
+        it_worker_t w = {.bootstrap = g.bootstrap,
+                         .group = "it-dlq",
+                         .instance = "w1",
+                         .store = store,
+                         .metrics = metrics,
+                         .log = log,
+                         .idle_exit_ms = 2000,
                          .extra = {"message.max.bytes=2048"}};
         pid_t pid = it_worker_start(&w);
         assert_true(pid > 0);
@@ -289,9 +292,9 @@ static void test_dead_letters(void **state)
         assert_int_equal(it_outputs_read(g.bootstrap, g.codec, &out), 0);
         assert_int_equal(out.n_actions, 1);
         assert_int_equal(out.actions[0].kind, PD_ACT_ROUTE_TICKET);
-        assert_string_equal(out.actions[0].action_id,
-                            pd_uuid5_printf(&g.arena, "%s/route_ticket",
-                                            g.good.event_id));
+        assert_string_equal(
+            out.actions[0].action_id,
+            pd_uuid5_printf(&g.arena, "%s/route_ticket", g.good.event_id));
         assert_non_null(it_outputs_marker(&out, "c-good"));
         assert_int_equal(out.n_latest, 1);
         it_outputs_free(&out);

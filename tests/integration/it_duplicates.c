@@ -12,7 +12,7 @@
 #include "harness.h"
 
 #define PARTITIONS 4
-#define CUSTOMER "it-dup-customer"
+#define CUSTOMER   "it-dup-customer"
 
 static struct {
         char bootstrap[256];
@@ -46,19 +46,19 @@ static void test_same_event_thrice(void **state)
         const char *products[] = {"GTX Basic"};
         pd_kafka_producer_t *producer = NULL;
         (void)state;
-        pd_event_t ev  = {0};
-        ev.event_id    = pd_uuid5_printf(&g.arena, "it-dup/sale");
+        pd_event_t ev = {0};
+        ev.event_id = pd_uuid5_printf(&g.arena, "it-dup/sale");
         ev.customer_id = CUSTOMER;
         ev.occurred_at = it_ms(2024, 5, 6, 8, 0);
-        ev.source      = "it";
-        ev.kind        = PD_EV_SALE_CLOSED;
-        ev.u.sale.deal_id    = "D-1";
-        ev.u.sale.products   = (pd_strs_t){products, 1};
-        ev.u.sale.currency   = "EUR";
+        ev.source = "it";
+        ev.kind = PD_EV_SALE_CLOSED;
+        ev.u.sale.deal_id = "D-1";
+        ev.u.sale.products = (pd_strs_t){products, 1};
+        ev.u.sale.currency = "EUR";
         ev.u.sale.deal_value = 1000;
-        ev.u.sale.employees  = 5;
-        ev.u.sale.revenue    = -1;
-        ev.u.sale.time_zone  = "Europe/Madrid";
+        ev.u.sale.employees = 5;
+        ev.u.sale.revenue = -1;
+        ev.u.sale.time_zone = "Europe/Madrid";
         pd_kvs_add(&ev.u.sale.checkpoints, &g.arena, "why_chose_us",
                    "ease_of_use");
 
@@ -78,9 +78,13 @@ static void test_same_event_thrice(void **state)
         it_mkdtemp("dup-store", store, sizeof(store));
         snprintf(metrics, sizeof(metrics), "%s/metrics.json", store);
         snprintf(log, sizeof(log), "%s/worker.log", store);
-        it_worker_t w = {.bootstrap = g.bootstrap, .group = "it-dup",
-                         .instance = "w1", .store = store, .metrics = metrics,
-                         .log = log, .idle_exit_ms = 2000};
+        it_worker_t w = {.bootstrap = g.bootstrap,
+                         .group = "it-dup",
+                         .instance = "w1",
+                         .store = store,
+                         .metrics = metrics,
+                         .log = log,
+                         .idle_exit_ms = 2000};
         pid_t pid = it_worker_start(&w);
         assert_true(pid > 0);
         int rc = it_wait(pid, 120000);
