@@ -1143,7 +1143,8 @@ pd_err_t pd_codec_pstate_encode(pd_codec_t *codec, const pd_pstate_t *ps,
         avro_value_t *v = &codec->value[PD_SCHEMA_PSTATE];
         avro_value_reset(v);
         int rc = set_int(v, "partition", ps->partition) ||
-                 set_long(v, "stream_time", ps->stream_time);
+                 set_long(v, "stream_time", ps->stream_time) ||
+                 set_long(v, "input_offset", ps->input_offset);
         avro_value_t m = field(v, "loads");
         for (size_t i = 0; !rc && i < ps->n_loads; i++) {
                 avro_value_t e;
@@ -1167,7 +1168,8 @@ pd_err_t pd_codec_pstate_decode(pd_codec_t *codec, const void *buf,
                 return err;
         memset(ps, 0, sizeof(*ps));
         ps->partition   = get_int(v, "partition");
-        ps->stream_time = get_long(v, "stream_time");
+        ps->stream_time  = get_long(v, "stream_time");
+        ps->input_offset = get_long(v, "input_offset");
         avro_value_t m  = field(v, "loads");
         size_t n        = size_of(&m);
         ps->loads = pd_arena_alloc(arena, (n ? n : 1) * sizeof(*ps->loads));

@@ -236,14 +236,24 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         char why[256];
         partitions_of(parts, ids, &n);
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                int64_t *offsets = calloc(n + 1, sizeof(*offsets));
                 pd_log_info("kafka", "rebalance=assign partitions=%zu", n);
+                /* Restore before anything is fetched, then start where the
+                 * restored state ends. */
+                if (!offsets || (s->cbs.on_assign &&
+                                 s->cbs.on_assign(s->cbs.opaque, ids, n,
+                                                  offsets))) {
+                        if (!s->fatal[0])
+                                snprintf(s->fatal, sizeof(s->fatal),
+                                         "restore of assigned partitions "
+                                         "failed");
+                } else {
+                        for (size_t i = 0; i < n; i++)
+                                if (offsets[i] >= 0)
+                                        parts->elems[i].offset = offsets[i];
+                }
                 rd_kafka_assign(rk, parts);
-                /* Restore before the first fetch is handed to us. */
-                if (s->cbs.on_assign &&
-                    s->cbs.on_assign(s->cbs.opaque, ids, n) &&
-                    !s->fatal[0])
-                        snprintf(s->fatal, sizeof(s->fatal),
-                                 "restore of assigned partitions failed");
+                free(offsets);
         } else {
                 pd_log_info("kafka", "rebalance=revoke partitions=%zu", n);
                 /* Nothing of a revoked partition may commit after this. */
@@ -593,6 +603,17 @@ pd_err_t pd_session_abort(pd_session_t *s, char *errstr, size_t errstr_size)
                 return err;
         pd_err_t rerr = rewind_consumer(s, errstr, errstr_size);
         return err ? err : rerr;
+}
+
+pd_err_t pd_session_flush(pd_session_t *s, char *errstr, size_t errstr_size)
+{
+        rd_kafka_resp_err_t err = rd_kafka_flush(s->producer, TXN_TIMEOUT_MS);
+        if (!err && s->dr_err)
+                err = s->dr_err;
+        if (!err)
+                return PD_OK;
+        snprintf(errstr, errstr_size, "delivery: %s", rd_kafka_err2str(err));
+        return s->fatal[0] ? PD_ERR_FATAL : PD_ERR_ABORT;
 }
 
 static pd_err_t send_offsets(pd_session_t *s, char *errstr,

@@ -58,10 +58,12 @@ typedef struct pd_msg_s {
 
 typedef struct pd_session_cbs_s {
         void *opaque;
-        /* Input partitions were assigned: restore them before returning.
-         * Called from inside pd_session_poll(). */
+        /* Input partitions were assigned: restore them before returning,
+         * and fill offsets[i] with the input offset partition i's state
+         * ends at (-1: the group's committed offset).  Called from inside
+         * pd_session_poll(), before the partitions are fetched. */
         pd_err_t (*on_assign)(void *opaque, const int32_t *partitions,
-                              size_t n);
+                              size_t n, int64_t *offsets);
         /* Input partitions are being revoked: drop any uncommitted work on
          * them (the session already aborted its open transaction). */
         void (*on_revoke)(void *opaque, const int32_t *partitions, size_t n);
@@ -95,6 +97,10 @@ pd_err_t pd_session_produce(pd_session_t *session, const char *topic,
                             size_t key_len, const void *value, size_t len,
                             const pd_kvs_t *headers, char *errstr,
                             size_t errstr_size);
+/* Waits until everything produced so far is delivered (inside the open
+ * transaction); PD_ERR_ABORT when a delivery failed. */
+pd_err_t pd_session_flush(pd_session_t *session, char *errstr,
+                          size_t errstr_size);
 /* Sends the consumed positions and commits.  PD_ERR_ABORT: the
  * transaction was aborted and the consumer rewound to the committed
  * offsets; PD_ERR_FATAL: stop. */

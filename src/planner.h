@@ -29,6 +29,11 @@ typedef struct pd_pstate_s {
         int64_t stream_time; /* max occurred_at seen on the partition */
         pd_pm_load_t *loads;
         size_t n_loads;
+        /* The next input offset this state reflects (-1 unknown).  Kept in
+         * the changelog with the state, so a restored partition resumes
+         * exactly where its state ends even where the broker does not keep
+         * transactional offset commits (librdkafka's mock cluster). */
+        int64_t input_offset;
 } pd_pstate_t;
 
 /* Loads templates and roster.  Errors name "path:line: key: reason".

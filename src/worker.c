@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <uuid/uuid.h>
 
 #include "buf.h"
 #include "codec.h"
@@ -35,6 +36,16 @@ struct pd_worker_s {
         int32_t msgs;
         int64_t started_ms;
         pd_err_t failed; /* first error inside the batch */
+        /* customers whose marker changed in the batch: their changelog
+         * records are produced at commit, after the outputs */
+        struct dirty_s {
+                const char *customer;
+                int32_t partition;
+        } *dirty;
+        size_t n_dirty, cap_dirty;
+        pd_kvs_t headers; /* pd.txn: <incarnation>/<batch> on every record */
+        char incarnation[37];
+        int64_t batch_seq;
 
         pd_buf_t buf;
         pd_metrics_t metrics;
@@ -65,6 +76,11 @@ static void batch_reset(pd_worker_t *w)
         w->open = false;
         w->msgs = 0;
         w->failed = PD_OK;
+        w->dirty     = NULL;
+        w->n_dirty   = 0;
+        w->cap_dirty = 0;
+        w->headers.v = NULL;
+        w->headers.n = 0;
         for (int32_t p = 0; p < w->partitions; p++) {
                 w->pstates[p]      = NULL;
                 w->pstate_dirty[p] = false;
@@ -88,6 +104,10 @@ static pd_err_t batch_begin(pd_worker_t *w)
         }
         w->open       = true;
         w->started_ms = mono_ms();
+        w->batch_seq++;
+        pd_kvs_add(&w->headers, &w->arena, "pd.txn",
+                   pd_arena_printf(&w->arena, "%s/%lld", w->incarnation,
+                                   (long long)w->batch_seq));
         return PD_OK;
 }
 
@@ -100,7 +120,8 @@ static pd_pstate_t *pstate_of(pd_worker_t *w, int32_t p)
         pd_pstate_t *ps = pd_arena_alloc(&w->arena, sizeof(*ps));
         if (!ps)
                 return NULL;
-        ps->partition = p;
+        ps->partition    = p;
+        ps->input_offset = -1;
         if (!pd_store_pstate_get(w->txn, p, &w->buf) &&
             pd_codec_pstate_decode(w->codec, w->buf.data, w->buf.len,
                                    &w->arena, ps, why, sizeof(why))) {
@@ -184,7 +205,7 @@ static void emit_outputs(pd_worker_t *w, const char *customer,
                 if (pd_codec_plan_encode(w->codec, &out->plans[i], &w->buf))
                         w->failed = PD_ERR_FATAL;
                 else if (!produce(w, w->conf->topic_plans, -1, customer,
-                                  w->buf.data, w->buf.len, NULL))
+                                  w->buf.data, w->buf.len, &w->headers))
                         w->metrics.plans++;
         }
         for (size_t i = 0; i < out->n_actions && !w->failed; i++) {
@@ -192,12 +213,35 @@ static void emit_outputs(pd_worker_t *w, const char *customer,
                                            &w->buf))
                         w->failed = PD_ERR_FATAL;
                 else if (!produce(w, w->conf->topic_actions, -1, customer,
-                                  w->buf.data, w->buf.len, NULL))
+                                  w->buf.data, w->buf.len, &w->headers))
                         count_action(w, &out->actions[i]);
         }
 }
 
-/* Changelog first (same partition number as the input), then the store. */
+/* Remembers that customer's changelog record must be written at commit. */
+static void mark_dirty(pd_worker_t *w, int32_t p, const char *customer)
+{
+        for (size_t i = 0; i < w->n_dirty; i++)
+                if (!strcmp(w->dirty[i].customer, customer))
+                        return;
+        if (w->n_dirty == w->cap_dirty) {
+                size_t cap = w->cap_dirty ? w->cap_dirty * 2 : 64;
+                struct dirty_s *d = pd_arena_alloc(&w->arena, cap * sizeof(*d));
+                if (!d) {
+                        w->failed = PD_ERR_NOMEM;
+                        return;
+                }
+                if (w->n_dirty)
+                        memcpy(d, w->dirty, w->n_dirty * sizeof(*d));
+                w->dirty     = d;
+                w->cap_dirty = cap;
+        }
+        w->dirty[w->n_dirty].customer  = pd_arena_strdup(&w->arena, customer);
+        w->dirty[w->n_dirty].partition = p;
+        w->n_dirty++;
+}
+
+/* The store now; the changelog record at commit (produce_markers). */
 static void save_marker(pd_worker_t *w, int32_t p, const pd_marker_t *m)
 {
         pd_err_t err = pd_codec_marker_encode(w->codec, m, &w->buf);
@@ -207,25 +251,45 @@ static void save_marker(pd_worker_t *w, int32_t p, const pd_marker_t *m)
                          "cannot encode marker of a customer");
                 return;
         }
-        if (produce(w, w->conf->topic_persona, p, m->customer_id, w->buf.data,
-                    w->buf.len, NULL))
-                return;
         err = pd_store_marker_put(w->txn, m->customer_id, w->buf.data,
                                   w->buf.len, p,
                                   pd_engine_next_timer(&w->eng, m));
         if (err && !w->failed)
                 w->failed = err;
+        mark_dirty(w, p, m->customer_id);
         w->metrics.markers_written++;
 }
 
 static void erase_marker(pd_worker_t *w, int32_t p, const char *customer)
 {
-        if (produce(w, w->conf->topic_persona, p, customer, NULL, 0, NULL))
-                return;
         pd_err_t err = pd_store_marker_del(w->txn, customer);
         if (err && !w->failed)
                 w->failed = err;
+        mark_dirty(w, p, customer);
         w->metrics.erased++;
+}
+
+/* One changelog record per customer changed in the batch: its latest
+ * marker, or a tombstone when it was erased.  Written after the outputs
+ * are delivered, so that even on a broker that does not hide aborted
+ * transactions (the mock cluster) a visible marker implies its outputs are
+ * visible: a replay after a crash then finds the event ids applied and
+ * emits nothing twice, and no output is ever missing. */
+static void produce_markers(pd_worker_t *w)
+{
+        for (size_t i = 0; i < w->n_dirty && !w->failed; i++) {
+                const struct dirty_s *d = &w->dirty[i];
+                pd_err_t err = pd_store_marker_get(w->txn, d->customer, &w->buf);
+                if (err == PD_ERR_NOT_FOUND)
+                        produce(w, w->conf->topic_persona, d->partition,
+                                d->customer, NULL, 0, &w->headers);
+                else if (err)
+                        w->failed = err;
+                else
+                        produce(w, w->conf->topic_persona, d->partition,
+                                d->customer, w->buf.data, w->buf.len,
+                                &w->headers);
+        }
 }
 
 /* Loads the marker; *m zeroed when the customer is new. */
@@ -257,7 +321,7 @@ static bool key_matches(const pd_msg_t *msg, const char *customer)
 /* Returns true when the event reached the engine (which may have moved
  * the partition's stream time), false when it was dead-lettered or the
  * batch failed. */
-static bool process(pd_worker_t *w, const pd_msg_t *msg)
+static bool handle(pd_worker_t *w, const pd_msg_t *msg)
 {
         char why[512];
         pd_event_t ev;
@@ -265,7 +329,6 @@ static bool process(pd_worker_t *w, const pd_msg_t *msg)
         pd_outputs_t out   = {0};
         pd_apply_result_t r = PD_APPLY_CHANGED;
         int32_t p          = msg->partition;
-        w->metrics.consumed++;
         if (msg->len > (size_t)w->conf->max_message_bytes) {
                 snprintf(why, sizeof(why),
                          "oversized: %zu bytes, limit message.max.bytes=%d",
@@ -306,7 +369,6 @@ static bool process(pd_worker_t *w, const pd_msg_t *msg)
                 snprintf(w->errstr, sizeof(w->errstr), "apply: %.400s", why);
                 return false;
         }
-        w->pstate_dirty[p] = true;
         if (r == PD_APPLY_DUPLICATE) {
                 w->metrics.duplicates++;
                 return true;
@@ -319,6 +381,22 @@ static bool process(pd_worker_t *w, const pd_msg_t *msg)
                 save_marker(w, p, &m);
         emit_outputs(w, ev.customer_id, &out);
         return true;
+}
+
+/* Every consumed record, whatever its fate, moves its partition's state
+ * to the next offset: the state records how far the input is reflected. */
+static bool process(pd_worker_t *w, const pd_msg_t *msg)
+{
+        pd_pstate_t *ps = pstate_of(w, msg->partition);
+        if (!ps) {
+                w->failed = PD_ERR_STORE;
+                return false;
+        }
+        w->metrics.consumed++;
+        bool applied     = handle(w, msg);
+        ps->input_offset = msg->offset + 1;
+        w->pstate_dirty[msg->partition] = true;
+        return applied;
 }
 
 /* ---- timers ------------------------------------------------------------ */
@@ -484,6 +562,15 @@ static pd_err_t batch_commit(pd_worker_t *w)
         if (!w->open)
                 return PD_OK;
         fire_timers(w);
+        /* Outputs, then the markers that record them, then the partition
+         * states that record the input offsets (see produce_markers). */
+        if (!w->failed)
+                w->failed = pd_session_flush(w->session, w->errstr,
+                                             sizeof(w->errstr));
+        produce_markers(w);
+        if (!w->failed)
+                w->failed = pd_session_flush(w->session, w->errstr,
+                                             sizeof(w->errstr));
         save_pstates(w);
         if (w->failed == PD_ERR_STORE_FULL) {
                 /* No offset commits for what was not stored. */
@@ -513,6 +600,8 @@ static pd_err_t batch_commit(pd_worker_t *w)
                 return PD_ERR_FATAL;
         }
         w->metrics.commits++;
+        pd_log_debug("worker", "committed txn=%s/%lld messages=%d",
+                     w->incarnation, (long long)w->batch_seq, w->msgs);
         err = store_commit(w);
         batch_reset(w);
         if (err) {
@@ -615,12 +704,37 @@ static pd_err_t restore(pd_worker_t *w, const int32_t *parts, size_t n)
         return err;
 }
 
-static pd_err_t on_assign(void *opaque, const int32_t *parts, size_t n)
+/* The input offset where partition p's restored state ends, -1 unknown. */
+static int64_t state_offset(pd_worker_t *w, int32_t p)
+{
+        pd_store_txn_t *txn;
+        pd_pstate_t ps = {0};
+        pd_arena_t a;
+        int64_t off = -1;
+        pd_arena_init(&a);
+        if (!pd_store_txn_begin(w->store, 1, &txn)) {
+                if (!pd_store_pstate_get(txn, p, &w->buf) &&
+                    !pd_codec_pstate_decode(w->codec, w->buf.data, w->buf.len,
+                                            &a, &ps, NULL, 0))
+                        off = ps.input_offset;
+                pd_store_txn_abort(txn);
+        }
+        pd_arena_term(&a);
+        return off;
+}
+
+static pd_err_t on_assign(void *opaque, const int32_t *parts, size_t n,
+                          int64_t *offsets)
 {
         pd_worker_t *w = opaque;
         if (w->open)
                 batch_abort(w, "assignment while a batch was open");
         pd_err_t err = restore(w, parts, n);
+        for (size_t i = 0; i < n && !err; i++) {
+                offsets[i] = state_offset(w, parts[i]);
+                pd_log_info("worker", "partition=%d resume_offset=%lld",
+                            parts[i], (long long)offsets[i]);
+        }
         for (size_t i = 0; i < n && !err; i++)
                 if (parts[i] >= 0 && parts[i] < w->partitions &&
                     !w->assigned[parts[i]]) {
@@ -669,7 +783,10 @@ pd_err_t pd_worker_new(const pd_config_t *conf, pd_worker_t **workerp,
         *workerp = NULL;
         if (!w)
                 return PD_ERR_NOMEM;
+        uuid_t u;
         w->conf = conf;
+        uuid_generate(u);
+        uuid_unparse_lower(u, w->incarnation);
         pd_arena_init(&w->arena);
         pd_buf_init(&w->buf);
         if ((err = load_data(w, errstr, errstr_size)) ||

@@ -623,7 +623,8 @@ static void test_pstate_roundtrip(void **state)
         pd_arena_init(&arena);
         for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
                 pd_pstate_t want = {cases[c].partition, cases[c].stream_time,
-                                    loads, cases[c].n_loads},
+                                    loads, cases[c].n_loads,
+                                    c ? 1000 + (int64_t)c : -1},
                             got;
                 char err[256] = "";
                 assert_int_equal(pd_codec_pstate_encode(codec, &want, &buf),
@@ -633,6 +634,7 @@ static void test_pstate_roundtrip(void **state)
                         fail_msg("pstate decode: %s", err);
                 assert_int_equal(want.partition, got.partition);
                 assert_int_equal(want.stream_time, got.stream_time);
+                assert_int_equal(want.input_offset, got.input_offset);
                 assert_int_equal(want.n_loads, got.n_loads);
                 for (size_t i = 0; i < want.n_loads; i++) {
                         size_t j = 0;
