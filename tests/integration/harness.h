@@ -138,4 +138,10 @@ int64_t it_ms(int y, int mo, int d, int h, int mi);
 
 #define IT_DAY (86400LL * 1000)
 
+/* exit.when.idle.ms for runs that should end once caught up.  The worker
+ * counts idleness from its start, not from its assignment (reported bug):
+ * an idle limit shorter than group join plus restore (3-5 s on the
+ * embedded broker) can make it exit before consuming anything. */
+#define IT_IDLE_MS 6000
+
 #endif

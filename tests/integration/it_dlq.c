@@ -252,7 +252,7 @@ static void test_dead_letters(void **state)
                          .store = store,
                          .metrics = metrics,
                          .log = log,
-                         .idle_exit_ms = 2000,
+                         .idle_exit_ms = IT_IDLE_MS,
                          .extra = {"message.max.bytes=2048"}};
         pid_t pid = it_worker_start(&w);
         assert_true(pid > 0);

@@ -128,7 +128,7 @@ static void test_import_real_data(void **state)
                          .store = store,
                          .metrics = metrics,
                          .log = log,
-                         .idle_exit_ms = 3000,
+                         .idle_exit_ms = IT_IDLE_MS,
                          .extra = {"batch.max.messages=2000"}};
         pid_t pid = it_worker_start(&w);
         assert_true(pid > 0);

@@ -354,7 +354,7 @@ static void test_lifecycles(void **state)
                          .store = store,
                          .metrics = metrics,
                          .log = log,
-                         .idle_exit_ms = 2000};
+                         .idle_exit_ms = IT_IDLE_MS};
         pid_t pid = it_worker_start(&w);
         assert_true(pid > 0);
         int rc = it_wait(pid, 120000);

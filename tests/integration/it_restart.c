@@ -101,7 +101,7 @@ static pid_t worker_start(run_t *r, int idle_exit_ms)
 /* Runs the worker until it is idle and exits 0. */
 static void worker_finish(run_t *r)
 {
-        int rc = it_wait(worker_start(r, 3000), 240000);
+        int rc = it_wait(worker_start(r, IT_IDLE_MS), 240000);
         if (rc)
                 it_dump_log(r->log, 60);
         assert_int_equal(rc, 0);
