@@ -111,6 +111,9 @@ static void close_implementation(const pd_engine_t *eng, pd_marker_t *m,
                 pd_planner_release(ps, m->project_manager);
         if (m->stage != PD_STAGE_CHURNED)
                 m->stage = PD_STAGE_LIVE;
+        /* The plan is done: its open milestones need no more reminders. */
+        for (size_t i = 0; i < m->n_milestones; i++)
+                m->milestones[i].fired = true;
         m->close_at       = at;
         m->next_slot      = 1;
         send_survey(eng, m, arena, out, 0, at, why);

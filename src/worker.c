@@ -26,6 +26,7 @@ struct pd_worker_s {
         int32_t partitions;
         bool *assigned;
         size_t n_assigned;
+        int64_t assigned_ms; /* when the last assignment was restored */
 
         /* the open batch */
         bool open;
@@ -743,6 +744,7 @@ static pd_err_t on_assign(void *opaque, const int32_t *parts, size_t n,
                 }
         pd_log_info("worker", "ready=%s assigned=%zu", err ? "false" : "true",
                     w->n_assigned);
+        w->assigned_ms = mono_ms();
         return err;
 }
 
@@ -890,9 +892,13 @@ pd_err_t pd_worker_run(pd_worker_t *w, volatile sig_atomic_t *stop,
                         write_metrics(w);
                         last_metrics = mono_ms();
                 }
+                /* Idle: nothing consumed since the later of the last record
+                 * and the last assignment (fetching starts only then). */
+                int64_t since = idle_since > w->assigned_ms ? idle_since
+                                                            : w->assigned_ms;
                 if (w->conf->exit_when_idle_ms && !w->open &&
                     w->n_assigned &&
-                    mono_ms() - idle_since >= w->conf->exit_when_idle_ms) {
+                    mono_ms() - since >= w->conf->exit_when_idle_ms) {
                         pd_log_info("worker", "idle_exit=true idle_ms=%d",
                                     w->conf->exit_when_idle_ms);
                         break;
