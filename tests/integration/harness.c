@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -259,6 +260,30 @@ void it_signal(pid_t pid, int sig)
 {
         if (pid > 0)
                 kill(pid, sig);
+}
+
+long it_file_size(const char *path)
+{
+        struct stat st;
+        return stat(path, &st) ? 0 : (long)st.st_size;
+}
+
+int it_wait_log(const char *path, long from, const char *needle, int timeout_ms)
+{
+        char line[4096];
+        for (int waited = 0; waited <= timeout_ms; waited += 100) {
+                FILE *fp = fopen(path, "r");
+                bool found = false;
+                if (fp && !fseek(fp, from, SEEK_SET))
+                        while (!found && fgets(line, sizeof(line), fp))
+                                found = strstr(line, needle) != NULL;
+                if (fp)
+                        fclose(fp);
+                if (found)
+                        return 0;
+                it_sleep_ms(100);
+        }
+        return -1;
 }
 
 void it_dump_log(const char *path, int lines)

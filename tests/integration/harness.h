@@ -64,6 +64,12 @@ void it_signal(pid_t pid, int sig);
 void it_kill_all(void);
 /* Sleeps ms milliseconds. */
 void it_sleep_ms(int ms);
+/* Waits up to timeout_ms until the file at path holds needle after byte
+ * offset from.  Returns 0, or -1 on timeout. */
+int it_wait_log(const char *path, long from, const char *needle,
+                int timeout_ms);
+/* The size of the file at path (0 when absent). */
+long it_file_size(const char *path);
 /* Prints the last lines of a log file to stderr (for a failing test). */
 void it_dump_log(const char *path, int lines);
 
