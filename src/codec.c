@@ -110,7 +110,10 @@ void pd_codec_destroy(pd_codec_t *codec)
 typedef struct cursor_s {
         const unsigned char *p;
         const unsigned char *end;
-        char path[256];
+        /* Field names down to the current value; joined into a path only
+         * when there is an error to report (the walk is on the hot path). */
+        const char *names[MAX_DEPTH + 2];
+        int depth;
 } cursor_t;
 
 static int read_varint(cursor_t *c, int64_t *out)
@@ -137,12 +140,33 @@ static int skip(cursor_t *c, int64_t n)
         return 0;
 }
 
-static void path_push(cursor_t *c, const char *name, size_t *saved)
+static void path_push(cursor_t *c, const char *name)
 {
-        *saved   = strlen(c->path);
-        size_t n = *saved;
-        snprintf(c->path + n, sizeof(c->path) - n, "%s%s", n ? "." : "",
-                 name);
+        if (c->depth < MAX_DEPTH + 2)
+                c->names[c->depth] = name;
+        c->depth++;
+}
+
+static void path_pop(cursor_t *c)
+{
+        c->depth--;
+}
+
+/* "payload.SurveyReturned.score", or dflt at the top level. */
+static void path_format(const cursor_t *c, char *buf, size_t size,
+                        const char *dflt)
+{
+        size_t n = 0;
+        buf[0]   = '\0';
+        for (int i = 0; i < c->depth && i < MAX_DEPTH + 2 && n < size; i++) {
+                int w = snprintf(buf + n, size - n, "%s%s", i ? "." : "",
+                                 c->names[i]);
+                if (w < 0)
+                        break;
+                n += (size_t)w;
+        }
+        if (!buf[0])
+                snprintf(buf, size, "%s", dflt);
 }
 
 static int walk(cursor_t *c, avro_schema_t s, int depth, char *why,
@@ -207,13 +231,11 @@ static int walk_record(cursor_t *c, avro_schema_t s, int depth, char *why,
 {
         size_t n = avro_schema_record_size(s);
         for (size_t i = 0; i < n; i++) {
-                size_t saved;
-                path_push(c, avro_schema_record_field_name(s, (int)i),
-                          &saved);
+                path_push(c, avro_schema_record_field_name(s, (int)i));
                 if (walk(c, avro_schema_record_field_get_by_index(s, (int)i),
                          depth + 1, why, why_size))
                         return -1;
-                c->path[saved] = '\0';
+                path_pop(c);
         }
         return 0;
 }
@@ -233,11 +255,10 @@ static int walk_union(cursor_t *c, avro_schema_t s, int depth, char *why,
         }
         avro_schema_t b = avro_schema_union_branch(s, (int)idx);
         if (is_avro_record(target(b))) {
-                size_t saved;
-                path_push(c, avro_schema_type_name(b), &saved);
+                path_push(c, avro_schema_type_name(b));
                 int r = walk(c, b, depth + 1, why, why_size);
                 if (!r)
-                        c->path[saved] = '\0';
+                        path_pop(c);
                 return r;
         }
         return walk(c, b, depth + 1, why, why_size);
@@ -345,11 +366,10 @@ static pd_err_t read_framed(pd_codec_t *codec, pd_schema_t which,
                 return PD_ERR_DECODE;
         }
         cursor_t c = {.p = b + WIRE_HDR, .end = b + len};
-        c.path[0]  = '\0';
-        char why[160];
+        char why[160], path[256];
         if (walk(&c, codec->schema[which], 0, why, sizeof(why))) {
-                fmt(errstr, errstr_size, "avro: %s: %s",
-                    c.path[0] ? c.path : schema_names[which], why);
+                path_format(&c, path, sizeof(path), schema_names[which]);
+                fmt(errstr, errstr_size, "avro: %s: %s", path, why);
                 return PD_ERR_DECODE;
         }
         if (c.p != c.end) {

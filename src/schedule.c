@@ -80,7 +80,7 @@ static bool name_safe(const char *tz)
 
 /* The directory files such as zone.tab also live in, so a name is a zone
  * only when its file carries the TZif magic. */
-bool pd_schedule_tz_valid(const char *tz)
+static bool tz_file_valid(const char *tz)
 {
         bool valid = false;
         char path[512];
@@ -102,6 +102,30 @@ bool pd_schedule_tz_valid(const char *tz)
 out:
         if (f)
                 fclose(f);
+        return valid;
+}
+
+/* Every event names its zone: remember the answers (a few hundred zones
+ * exist) instead of opening the file each time. */
+#define TZ_CACHE 128
+
+bool pd_schedule_tz_valid(const char *tz)
+{
+        static struct {
+                char name[64];
+                bool valid;
+        } cache[TZ_CACHE];
+        static size_t n_cache;
+        if (!tz || strlen(tz) >= sizeof(cache[0].name))
+                return tz_file_valid(tz);
+        for (size_t i = 0; i < n_cache; i++)
+                if (!strcmp(cache[i].name, tz))
+                        return cache[i].valid;
+        bool valid = tz_file_valid(tz);
+        if (n_cache < TZ_CACHE) {
+                strcpy(cache[n_cache].name, tz);
+                cache[n_cache++].valid = valid;
+        }
         return valid;
 }
 

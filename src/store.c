@@ -268,6 +268,18 @@ pd_err_t pd_store_marker_put(pd_store_txn_t *txn, const char *customer,
         return err;
 }
 
+pd_err_t pd_store_timer_move(pd_store_txn_t *txn, const char *customer,
+                             int32_t partition, int64_t due)
+{
+        MDB_val k;
+        pd_err_t err = customer_key(customer, &k);
+        if (!err)
+                err = timer_clear(txn, &k);
+        if (!err && due > 0)
+                err = timer_set(txn, &k, partition, due);
+        return err;
+}
+
 pd_err_t pd_store_marker_del(pd_store_txn_t *txn, const char *customer)
 {
         MDB_val k;

@@ -47,6 +47,9 @@ pd_err_t pd_store_marker_put(pd_store_txn_t *txn, const char *customer,
                              const void *bytes, size_t len, int32_t partition,
                              int64_t due);
 pd_err_t pd_store_marker_del(pd_store_txn_t *txn, const char *customer);
+/* Moves only the customer's timer to (partition, due); due 0 = none. */
+pd_err_t pd_store_timer_move(pd_store_txn_t *txn, const char *customer,
+                             int32_t partition, int64_t due);
 
 /* Calls cb for up to max customers of partition whose timer is due at or
  * before now, earliest first.  The customer string is borrowed for the

@@ -41,7 +41,9 @@ struct pd_worker_s {
          * records are produced at commit, after the outputs */
         struct dirty_s {
                 const char *customer;
+                uint32_t hash;
                 int32_t partition;
+                pd_marker_t *marker; /* NULL: erased */
         } *dirty;
         size_t n_dirty, cap_dirty;
         pd_kvs_t headers; /* pd.txn: <incarnation>/<batch> on every record */
@@ -219,86 +221,139 @@ static void emit_outputs(pd_worker_t *w, const char *customer,
         }
 }
 
-/* Remembers that customer's changelog record must be written at commit. */
-static void mark_dirty(pd_worker_t *w, int32_t p, const char *customer)
+/* ---- markers of the batch ------------------------------------------------
+ * A customer's marker is decoded from the store once per batch, kept
+ * decoded while the batch changes it, and encoded once at commit: the real
+ * exports have customers with dozens of events per batch. */
+
+static uint32_t hash_of(const char *s)
 {
+        uint32_t h = 2166136261u; /* FNV-1a */
+        while (*s)
+                h = (h ^ (unsigned char)*s++) * 16777619u;
+        return h;
+}
+
+static struct dirty_s *dirty_find(pd_worker_t *w, const char *customer)
+{
+        uint32_t h = hash_of(customer);
         for (size_t i = 0; i < w->n_dirty; i++)
-                if (!strcmp(w->dirty[i].customer, customer))
-                        return;
+                if (w->dirty[i].hash == h &&
+                    !strcmp(w->dirty[i].customer, customer))
+                        return &w->dirty[i];
+        return NULL;
+}
+
+static struct dirty_s *dirty_add(pd_worker_t *w, int32_t p,
+                                 const char *customer)
+{
+        struct dirty_s *d = dirty_find(w, customer);
+        if (d)
+                return d;
         if (w->n_dirty == w->cap_dirty) {
                 size_t cap = w->cap_dirty ? w->cap_dirty * 2 : 64;
-                struct dirty_s *d = pd_arena_alloc(&w->arena, cap * sizeof(*d));
-                if (!d) {
-                        w->failed = PD_ERR_NOMEM;
-                        return;
-                }
+                d          = pd_arena_alloc(&w->arena, cap * sizeof(*d));
+                if (!d)
+                        return NULL;
                 if (w->n_dirty)
                         memcpy(d, w->dirty, w->n_dirty * sizeof(*d));
                 w->dirty     = d;
                 w->cap_dirty = cap;
         }
-        w->dirty[w->n_dirty].customer  = pd_arena_strdup(&w->arena, customer);
-        w->dirty[w->n_dirty].partition = p;
-        w->n_dirty++;
+        d            = &w->dirty[w->n_dirty++];
+        d->customer  = pd_arena_strdup(&w->arena, customer);
+        d->hash      = hash_of(customer);
+        d->partition = p;
+        d->marker    = NULL;
+        return d;
 }
 
-/* The store now; the changelog record at commit (produce_markers). */
+/* Keeps m (copied into the batch) as the customer's marker and moves its
+ * timer in the store's index now, so timers fired later in the batch see
+ * it; the marker bytes reach the store and the changelog at commit. */
 static void save_marker(pd_worker_t *w, int32_t p, const pd_marker_t *m)
 {
-        pd_err_t err = pd_codec_marker_encode(w->codec, m, &w->buf);
-        if (err) {
-                w->failed = PD_ERR_FATAL;
-                snprintf(w->errstr, sizeof(w->errstr),
-                         "cannot encode marker of a customer");
+        struct dirty_s *d = dirty_add(w, p, m->customer_id);
+        pd_marker_t *copy = d ? d->marker : NULL;
+        if (d && !copy)
+                copy = pd_arena_alloc(&w->arena, sizeof(*copy));
+        if (!copy) {
+                w->failed = PD_ERR_NOMEM;
                 return;
         }
-        err = pd_store_marker_put(w->txn, m->customer_id, w->buf.data,
-                                  w->buf.len, p,
-                                  pd_engine_next_timer(&w->eng, m));
+        *copy     = *m;
+        d->marker = copy;
+        pd_err_t err = pd_store_timer_move(w->txn, m->customer_id, p,
+                                           pd_engine_next_timer(&w->eng, m));
         if (err && !w->failed)
                 w->failed = err;
-        mark_dirty(w, p, m->customer_id);
-        w->metrics.markers_written++;
 }
 
 static void erase_marker(pd_worker_t *w, int32_t p, const char *customer)
 {
-        pd_err_t err = pd_store_marker_del(w->txn, customer);
+        struct dirty_s *d = dirty_add(w, p, customer);
+        if (!d) {
+                w->failed = PD_ERR_NOMEM;
+                return;
+        }
+        d->marker    = NULL;
+        pd_err_t err = pd_store_timer_move(w->txn, customer, p, 0);
         if (err && !w->failed)
                 w->failed = err;
-        mark_dirty(w, p, customer);
         w->metrics.erased++;
 }
 
 /* One changelog record per customer changed in the batch: its latest
- * marker, or a tombstone when it was erased.  Written after the outputs
- * are delivered, so that even on a broker that does not hide aborted
- * transactions (the mock cluster) a visible marker implies its outputs are
- * visible: a replay after a crash then finds the event ids applied and
- * emits nothing twice, and no output is ever missing. */
+ * marker, or a tombstone when it was erased; the store gets the same.
+ * Written after the outputs are delivered, so that even on a broker that
+ * does not hide aborted transactions (the mock cluster) a visible marker
+ * implies its outputs are visible: a replay after a crash then finds the
+ * event ids applied and emits nothing twice, and no output is missing. */
 static void produce_markers(pd_worker_t *w)
 {
         for (size_t i = 0; i < w->n_dirty && !w->failed; i++) {
                 const struct dirty_s *d = &w->dirty[i];
-                pd_err_t err = pd_store_marker_get(w->txn, d->customer, &w->buf);
-                if (err == PD_ERR_NOT_FOUND)
-                        produce(w, w->conf->topic_persona, d->partition,
-                                d->customer, NULL, 0, &w->headers);
-                else if (err)
+                pd_err_t err;
+                if (!d->marker) {
+                        err = pd_store_marker_del(w->txn, d->customer);
+                        if (!err)
+                                produce(w, w->conf->topic_persona,
+                                        d->partition, d->customer, NULL, 0,
+                                        &w->headers);
+                } else if (pd_codec_marker_encode(w->codec, d->marker,
+                                                  &w->buf)) {
+                        snprintf(w->errstr, sizeof(w->errstr),
+                                 "cannot encode the marker of a customer");
+                        err = PD_ERR_FATAL;
+                } else {
+                        err = pd_store_marker_put(
+                            w->txn, d->customer, w->buf.data, w->buf.len,
+                            d->partition,
+                            pd_engine_next_timer(&w->eng, d->marker));
+                        if (!err)
+                                produce(w, w->conf->topic_persona,
+                                        d->partition, d->customer, w->buf.data,
+                                        w->buf.len, &w->headers);
+                        w->metrics.markers_written++;
+                }
+                if (err && !w->failed)
                         w->failed = err;
-                else
-                        produce(w, w->conf->topic_persona, d->partition,
-                                d->customer, w->buf.data, w->buf.len,
-                                &w->headers);
         }
 }
 
-/* Loads the marker; *m zeroed when the customer is new. */
+/* Loads the marker (the batch's copy first); *m zeroed when the customer is
+ * new or erased. */
 static pd_err_t load_marker(pd_worker_t *w, const char *customer,
                             pd_marker_t *m)
 {
         char why[256];
+        struct dirty_s *d = dirty_find(w, customer);
         memset(m, 0, sizeof(*m));
+        if (d) {
+                if (d->marker)
+                        *m = *d->marker;
+                return PD_OK;
+        }
         pd_err_t err = pd_store_marker_get(w->txn, customer, &w->buf);
         if (err == PD_ERR_NOT_FOUND)
                 return PD_OK;
@@ -311,17 +366,19 @@ static pd_err_t load_marker(pd_worker_t *w, const char *customer,
         return err;
 }
 
-/* ---- input ------------------------------------------------------------- */
-
 static bool key_matches(const pd_msg_t *msg, const char *customer)
 {
         return msg->key && msg->key_len == strlen(customer) &&
                !memcmp(msg->key, customer, msg->key_len);
 }
 
+/* ---- input ------------------------------------------------------------- */
+
 /* Returns true when the event reached the engine (which may have moved
  * the partition's stream time), false when it was dead-lettered or the
  * batch failed. */
+static size_t fire_partition(pd_worker_t *w, int32_t p, size_t budget);
+
 static bool handle(pd_worker_t *w, const pd_msg_t *msg)
 {
         char why[512];
@@ -355,6 +412,14 @@ static bool handle(pd_worker_t *w, const pd_msg_t *msg)
                 return false;
         }
         pd_pstate_t *ps = pstate_of(w, p);
+        if (ps && w->conf->clock == PD_CLOCK_EVENT &&
+            ev.occurred_at > ps->stream_time) {
+                /* Event time: what was due before this event happened
+                 * fires before it is applied (a close must not swallow
+                 * the milestones that fell due before it). */
+                ps->stream_time = ev.occurred_at;
+                fire_partition(w, p, (size_t)w->conf->timer_batch_max);
+        }
         if (!ps || (err = load_marker(w, ev.customer_id, &m))) {
                 w->failed = err ? err : PD_ERR_STORE;
                 return false;
