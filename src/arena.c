@@ -109,3 +109,18 @@ char *pd_arena_printf(pd_arena_t *arena, const char *fmt, ...)
         va_end(ap);
         return d;
 }
+
+void *pd_arena_grow(pd_arena_t *arena, void *old, size_t n, size_t *cap,
+                    size_t elem)
+{
+        if (n < *cap)
+                return old;
+        size_t ncap = *cap ? *cap * 2 : 8;
+        void *p     = pd_arena_alloc(arena, ncap * elem);
+        if (!p)
+                return NULL;
+        if (old)
+                memcpy(p, old, n * elem);
+        *cap = ncap;
+        return p;
+}

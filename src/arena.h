@@ -25,6 +25,12 @@ void *pd_arena_alloc(pd_arena_t *arena, size_t size);
 /* Returns a new NUL-terminated copy owned by the arena (NULL stays NULL). */
 char *pd_arena_strdup(pd_arena_t *arena, const char *s);
 char *pd_arena_strndup(pd_arena_t *arena, const char *s, size_t len);
+/* Makes room for element n of an array of *cap elements of size elem:
+ * returns old when it has room, else a copy twice as large (at least 8)
+ * with *cap updated; the old copy is abandoned to the arena.  NULL on
+ * OOM. */
+void *pd_arena_grow(pd_arena_t *arena, void *old, size_t n, size_t *cap,
+                    size_t elem);
 /* printf into the arena. */
 char *pd_arena_printf(pd_arena_t *arena, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

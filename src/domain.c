@@ -48,25 +48,9 @@ const char *pd_action_kind_name(pd_action_kind_t kind)
         return (unsigned)kind < PD_ACT__CNT ? action_kind_names[kind] : "?";
 }
 
-/* Grows an arena array: the old one is abandoned to the arena. */
-static void *grow(pd_arena_t *arena, void *old, size_t n, size_t *cap,
-                  size_t elem)
-{
-        if (n < *cap)
-                return old;
-        size_t ncap = *cap ? *cap * 2 : 8;
-        void *p     = pd_arena_alloc(arena, ncap * elem);
-        if (!p)
-                return NULL;
-        if (old)
-                memcpy(p, old, n * elem);
-        *cap = ncap;
-        return p;
-}
-
 pd_plan_t *pd_outputs_add_plan(pd_outputs_t *out, pd_arena_t *arena)
 {
-        pd_plan_t *p = grow(arena, out->plans, out->n_plans, &out->cap_plans,
+        pd_plan_t *p = pd_arena_grow(arena, out->plans, out->n_plans, &out->cap_plans,
                             sizeof(*p));
         if (!p)
                 return NULL;
@@ -76,7 +60,7 @@ pd_plan_t *pd_outputs_add_plan(pd_outputs_t *out, pd_arena_t *arena)
 
 pd_action_t *pd_outputs_add_action(pd_outputs_t *out, pd_arena_t *arena)
 {
-        pd_action_t *a = grow(arena, out->actions, out->n_actions,
+        pd_action_t *a = pd_arena_grow(arena, out->actions, out->n_actions,
                               &out->cap_actions, sizeof(*a));
         if (!a)
                 return NULL;
@@ -94,7 +78,7 @@ int pd_kvs_add(pd_kvs_t *kvs, pd_arena_t *arena, const char *key,
                 while (cap < kvs->n)
                         cap *= 2;
         }
-        pd_kv_t *v = grow(arena, kvs->v, kvs->n, &cap, sizeof(*v));
+        pd_kv_t *v = pd_arena_grow(arena, kvs->v, kvs->n, &cap, sizeof(*v));
         if (!v)
                 return -1;
         kvs->v            = v;

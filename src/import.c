@@ -1,4 +1,5 @@
 #include "import.h"
+#include "schedule.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -42,22 +43,6 @@ typedef struct table_s {
         size_t nrows, cap;
 } table_t;
 
-/* Grows an arena array; the old copy is abandoned to the arena. */
-static void *grow(pd_arena_t *arena, void *old, size_t n, size_t *cap,
-                  size_t elem)
-{
-        if (n < *cap)
-                return old;
-        size_t ncap = *cap ? *cap * 2 : 16;
-        void *p = pd_arena_alloc(arena, ncap * elem);
-        if (!p)
-                return NULL;
-        if (old)
-                memcpy(p, old, n * elem);
-        *cap = ncap;
-        return p;
-}
-
 void pd_import_result_init(pd_import_result_t *res)
 {
         memset(res, 0, sizeof(*res));
@@ -74,7 +59,7 @@ static pd_import_reason_t *reason_find(ctx_t *ctx, pd_import_reason_t **v,
                 if (!strcmp((*v)[i].dataset, ctx->ds->name) &&
                     !strcmp((*v)[i].reason, key))
                         return &(*v)[i];
-        pd_import_reason_t *nv = grow(ctx->arena, *v, *n, cap, sizeof(**v));
+        pd_import_reason_t *nv = pd_arena_grow(ctx->arena, *v, *n, cap, sizeof(**v));
         if (!nv)
                 return NULL;
         *v = nv;
@@ -209,7 +194,7 @@ static int reject_short(ctx_t *ctx, table_t *t, const pd_csv_record_t *rec)
 static pd_err_t add_row(ctx_t *ctx, table_t *t, const pd_csv_record_t *rec)
 {
         row_t *rows =
-            grow(ctx->arena, t->rows, t->nrows, &t->cap, sizeof(*rows));
+            pd_arena_grow(ctx->arena, t->rows, t->nrows, &t->cap, sizeof(*rows));
         if (!rows)
                 return nomem(ctx);
         t->rows = rows;
@@ -271,37 +256,6 @@ out:
 
 /* ---- field parsing ------------------------------------------------------- */
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-        y -= m <= 2;
-        int64_t era = (y >= 0 ? y : y - 399) / 400;
-        int64_t yoe = y - era * 400;
-        int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-        int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-        z += 719468;
-        int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-        int64_t doe = z - era * 146097;
-        int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        int64_t mp = (5 * doy + 2) / 153;
-        *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-        *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-        *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static int days_in_month(int y, int m)
-{
-        static const int dim[12] = {31, 28, 31, 30, 31, 30,
-                                    31, 31, 30, 31, 30, 31};
-        bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        return m == 2 && leap ? 29 : dim[m - 1];
-}
-
 /* Reads exactly `width` digits. */
 static bool digits(const char **sp, int width, int *out)
 {
@@ -323,7 +277,7 @@ static bool parse_time(const char *s, bool with_time, int64_t *ms)
         if (!digits(&s, 4, &y) || *s++ != '-' || !digits(&s, 2, &mo) ||
             *s++ != '-' || !digits(&s, 2, &d))
                 return false;
-        if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+        if (mo < 1 || mo > 12 || d < 1 || d > pd_schedule_days_in_month(y, mo))
                 return false;
         if (with_time) {
                 if (*s != ' ' && *s != 'T')
@@ -339,25 +293,9 @@ static bool parse_time(const char *s, bool with_time, int64_t *ms)
         }
         if (*s)
                 return false;
-        *ms = days_from_civil(y, mo, d) * MS_PER_DAY + h * MS_PER_HOUR +
+        *ms = pd_schedule_days_from_civil(y, mo, d) * MS_PER_DAY + h * MS_PER_HOUR +
               (mi * 60 + sec) * 1000LL;
         return true;
-}
-
-/* Calendar months later, the day clamped to the month's end (31 January
- * + 1 month = 28/29 February); the time of day is kept. */
-static int64_t add_months(int64_t ms, int months)
-{
-        int64_t day =
-            ms >= 0 ? ms / MS_PER_DAY : (ms - MS_PER_DAY + 1) / MS_PER_DAY;
-        int64_t tod = ms - day * MS_PER_DAY;
-        int y, m, d;
-        civil_from_days(day, &y, &m, &d);
-        int idx = (m - 1) + months;
-        y += idx >= 0 ? idx / 12 : (idx - 11) / 12;
-        m = ((idx % 12) + 12) % 12 + 1;
-        int dim = days_in_month(y, m);
-        return days_from_civil(y, m, d > dim ? dim : d) * MS_PER_DAY + tod;
 }
 
 static bool parse_double(const char *s, double *v)
@@ -527,7 +465,7 @@ static pd_event_t *new_event(ctx_t *ctx, pd_event_kind_t kind,
                              const char *file, const char *key)
 {
         pd_import_result_t *res = ctx->res;
-        pd_event_t *v = grow(ctx->arena, res->events, res->n_events,
+        pd_event_t *v = pd_arena_grow(ctx->arena, res->events, res->n_events,
                              &res->cap_events, sizeof(*v));
         if (!v)
                 return NULL;
@@ -926,7 +864,7 @@ static pd_err_t raven_sub(ctx_t *ctx, raven_t *rv, size_t r)
                 return nomem(ctx);
         ev->u.renewal.contract_id = sub_id;
         ev->u.renewal.renewal_date =
-            add_months(at, renewal_months(fld(t, r, "billing_frequency")));
+            pd_schedule_add_months_utc(at, renewal_months(fld(t, r, "billing_frequency")));
         ev->u.renewal.annual_value = arr;
         ev->u.renewal.auto_renew = auto_renew;
         return PD_OK;
@@ -1625,7 +1563,7 @@ static int sample_renewal(sample_t *sm, int64_t at, double value)
                 return -1;
         ev->u.renewal.contract_id =
             pd_arena_printf(sm->ctx->arena, "%s-contract", sm->customer);
-        ev->u.renewal.renewal_date = add_months(at, 12);
+        ev->u.renewal.renewal_date = pd_schedule_add_months_utc(at, 12);
         ev->u.renewal.annual_value = value;
         ev->u.renewal.auto_renew = rnd_in(&sm->rng, 0, 3) != 0;
         return ev->u.renewal.contract_id ? 0 : -1;

@@ -19,7 +19,7 @@ static int64_t floor_div(int64_t a, int64_t b)
         return q;
 }
 
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+int64_t pd_schedule_days_from_civil(int64_t y, int64_t m, int64_t d)
 {
         y -= m <= 2;
         int64_t era = floor_div(y, 400);
@@ -29,7 +29,8 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
         return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
+void pd_schedule_civil_from_days(int64_t z, int64_t *y, int64_t *m,
+                                 int64_t *d)
 {
         z += 719468;
         int64_t era = floor_div(z, 146097);
@@ -47,7 +48,7 @@ static bool is_leap(int64_t y)
         return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static int64_t days_in_month(int64_t y, int64_t m)
+int64_t pd_schedule_days_in_month(int64_t y, int64_t m)
 {
         static const int8_t dim[12] = {31, 28, 31, 30, 31, 30,
                                        31, 31, 30, 31, 30, 31};
@@ -164,7 +165,7 @@ static int64_t wall_of(const zone_t *zone, int64_t t)
         time_t tt = (time_t)t;
         if (!zone->zoned || !localtime_r(&tt, &tm))
                 return t;
-        return days_from_civil(tm.tm_year + 1900LL, tm.tm_mon + 1LL,
+        return pd_schedule_days_from_civil(tm.tm_year + 1900LL, tm.tm_mon + 1LL,
                                tm.tm_mday) *
                    SEC_PER_DAY +
                tm.tm_hour * 3600LL + tm.tm_min * 60LL + tm.tm_sec;
@@ -228,17 +229,32 @@ int64_t pd_schedule_slot_at(int64_t close_at, const char *tz, int32_t k,
                 local_minute = 24 * 60 - 1;
         zone_enter(&zone, tz);
         int64_t anchor = wall_of(&zone, floor_div(close_at, MS_PER_SEC));
-        civil_from_days(floor_div(anchor, SEC_PER_DAY), &y, &m, &d);
+        pd_schedule_civil_from_days(floor_div(anchor, SEC_PER_DAY), &y, &m, &d);
         int64_t months = y * 12 + (m - 1) + (int64_t)months_per_slot * k;
         y = floor_div(months, 12);
         m = months - y * 12 + 1;
-        if (d > days_in_month(y, m))
-                d = days_in_month(y, m);
+        if (d > pd_schedule_days_in_month(y, m))
+                d = pd_schedule_days_in_month(y, m);
         int64_t wall =
-            days_from_civil(y, m, d) * SEC_PER_DAY + local_minute * 60LL;
+            pd_schedule_days_from_civil(y, m, d) * SEC_PER_DAY + local_minute * 60LL;
         int64_t t = resolve_wall(&zone, wall);
         zone_leave(&zone);
         return t * MS_PER_SEC;
+}
+
+int64_t pd_schedule_add_months_utc(int64_t at, int32_t months)
+{
+        int64_t y, m, d;
+        int64_t day = floor_div(at, MS_PER_SEC * SEC_PER_DAY);
+        int64_t tod = at - day * MS_PER_SEC * SEC_PER_DAY;
+        pd_schedule_civil_from_days(day, &y, &m, &d);
+        int64_t idx = (m - 1) + months;
+        y += floor_div(idx, 12);
+        m = idx - floor_div(idx, 12) * 12 + 1;
+        if (d > pd_schedule_days_in_month(y, m))
+                d = pd_schedule_days_in_month(y, m);
+        return pd_schedule_days_from_civil(y, m, d) * MS_PER_SEC * SEC_PER_DAY +
+               tod;
 }
 
 int64_t pd_schedule_add_days(int64_t at, int32_t days)
@@ -254,7 +270,7 @@ void pd_schedule_format(int64_t at, char *buf, size_t buf_size)
         int64_t sod = secs - days * SEC_PER_DAY;
         if (!buf || buf_size == 0)
                 return;
-        civil_from_days(days, &y, &mo, &d);
+        pd_schedule_civil_from_days(days, &y, &mo, &d);
         snprintf(buf, buf_size, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ",
                  (long long)y, (long long)mo, (long long)d,
                  (long long)(sod / 3600), (long long)(sod / 60 % 60),
@@ -306,11 +322,11 @@ bool pd_schedule_parse(const char *s, int64_t *at)
         if (!s || !digits(&s, 4, &y) || !lit(&s, '-') || !digits(&s, 2, &m) ||
             !lit(&s, '-') || !digits(&s, 2, &d))
                 goto out;
-        if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+        if (m < 1 || m > 12 || d < 1 || d > pd_schedule_days_in_month(y, m))
                 goto out;
         if (*s && !((lit(&s, 'T') || lit(&s, ' ')) && parse_time(s, &sod)))
                 goto out;
-        *at = (days_from_civil(y, m, d) * SEC_PER_DAY + sod) * MS_PER_SEC;
+        *at = (pd_schedule_days_from_civil(y, m, d) * SEC_PER_DAY + sod) * MS_PER_SEC;
         ok = true;
 out:
         return ok;

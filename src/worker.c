@@ -250,16 +250,11 @@ static struct dirty_s *dirty_add(pd_worker_t *w, int32_t p,
         struct dirty_s *d = dirty_find(w, customer);
         if (d)
                 return d;
-        if (w->n_dirty == w->cap_dirty) {
-                size_t cap = w->cap_dirty ? w->cap_dirty * 2 : 64;
-                d          = pd_arena_alloc(&w->arena, cap * sizeof(*d));
-                if (!d)
-                        return NULL;
-                if (w->n_dirty)
-                        memcpy(d, w->dirty, w->n_dirty * sizeof(*d));
-                w->dirty     = d;
-                w->cap_dirty = cap;
-        }
+        d = pd_arena_grow(&w->arena, w->dirty, w->n_dirty, &w->cap_dirty,
+                          sizeof(*d));
+        if (!d)
+                return NULL;
+        w->dirty     = d;
         d            = &w->dirty[w->n_dirty++];
         d->customer  = pd_arena_strdup(&w->arena, customer);
         d->hash      = hash_of(customer);
