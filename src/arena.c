@@ -116,7 +116,7 @@ void *pd_arena_grow(pd_arena_t *arena, void *old, size_t n, size_t *cap,
         if (n < *cap)
                 return old;
         size_t ncap = *cap ? *cap * 2 : 8;
-        void *p     = pd_arena_alloc(arena, ncap * elem);
+        void *p = pd_arena_alloc(arena, ncap * elem);
         if (!p)
                 return NULL;
         if (old)

@@ -50,8 +50,8 @@ const char *pd_action_kind_name(pd_action_kind_t kind)
 
 pd_plan_t *pd_outputs_add_plan(pd_outputs_t *out, pd_arena_t *arena)
 {
-        pd_plan_t *p = pd_arena_grow(arena, out->plans, out->n_plans, &out->cap_plans,
-                            sizeof(*p));
+        pd_plan_t *p = pd_arena_grow(arena, out->plans, out->n_plans,
+                                     &out->cap_plans, sizeof(*p));
         if (!p)
                 return NULL;
         out->plans = p;
@@ -61,7 +61,7 @@ pd_plan_t *pd_outputs_add_plan(pd_outputs_t *out, pd_arena_t *arena)
 pd_action_t *pd_outputs_add_action(pd_outputs_t *out, pd_arena_t *arena)
 {
         pd_action_t *a = pd_arena_grow(arena, out->actions, out->n_actions,
-                              &out->cap_actions, sizeof(*a));
+                                       &out->cap_actions, sizeof(*a));
         if (!a)
                 return NULL;
         out->actions = a;

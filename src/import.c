@@ -59,7 +59,8 @@ static pd_import_reason_t *reason_find(ctx_t *ctx, pd_import_reason_t **v,
                 if (!strcmp((*v)[i].dataset, ctx->ds->name) &&
                     !strcmp((*v)[i].reason, key))
                         return &(*v)[i];
-        pd_import_reason_t *nv = pd_arena_grow(ctx->arena, *v, *n, cap, sizeof(**v));
+        pd_import_reason_t *nv =
+            pd_arena_grow(ctx->arena, *v, *n, cap, sizeof(**v));
         if (!nv)
                 return NULL;
         *v = nv;
@@ -193,8 +194,8 @@ static int reject_short(ctx_t *ctx, table_t *t, const pd_csv_record_t *rec)
 
 static pd_err_t add_row(ctx_t *ctx, table_t *t, const pd_csv_record_t *rec)
 {
-        row_t *rows =
-            pd_arena_grow(ctx->arena, t->rows, t->nrows, &t->cap, sizeof(*rows));
+        row_t *rows = pd_arena_grow(ctx->arena, t->rows, t->nrows, &t->cap,
+                                    sizeof(*rows));
         if (!rows)
                 return nomem(ctx);
         t->rows = rows;
@@ -293,8 +294,8 @@ static bool parse_time(const char *s, bool with_time, int64_t *ms)
         }
         if (*s)
                 return false;
-        *ms = pd_schedule_days_from_civil(y, mo, d) * MS_PER_DAY + h * MS_PER_HOUR +
-              (mi * 60 + sec) * 1000LL;
+        *ms = pd_schedule_days_from_civil(y, mo, d) * MS_PER_DAY +
+              h * MS_PER_HOUR + (mi * 60 + sec) * 1000LL;
         return true;
 }
 
@@ -466,7 +467,7 @@ static pd_event_t *new_event(ctx_t *ctx, pd_event_kind_t kind,
 {
         pd_import_result_t *res = ctx->res;
         pd_event_t *v = pd_arena_grow(ctx->arena, res->events, res->n_events,
-                             &res->cap_events, sizeof(*v));
+                                      &res->cap_events, sizeof(*v));
         if (!v)
                 return NULL;
         res->events = v;
@@ -863,8 +864,8 @@ static pd_err_t raven_sub(ctx_t *ctx, raven_t *rv, size_t r)
         if (!ev)
                 return nomem(ctx);
         ev->u.renewal.contract_id = sub_id;
-        ev->u.renewal.renewal_date =
-            pd_schedule_add_months_utc(at, renewal_months(fld(t, r, "billing_frequency")));
+        ev->u.renewal.renewal_date = pd_schedule_add_months_utc(
+            at, renewal_months(fld(t, r, "billing_frequency")));
         ev->u.renewal.annual_value = arr;
         ev->u.renewal.auto_renew = auto_renew;
         return PD_OK;

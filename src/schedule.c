@@ -29,8 +29,7 @@ int64_t pd_schedule_days_from_civil(int64_t y, int64_t m, int64_t d)
         return era * 146097 + doe - 719468;
 }
 
-void pd_schedule_civil_from_days(int64_t z, int64_t *y, int64_t *m,
-                                 int64_t *d)
+void pd_schedule_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
 {
         z += 719468;
         int64_t era = floor_div(z, 146097);
@@ -166,7 +165,7 @@ static int64_t wall_of(const zone_t *zone, int64_t t)
         if (!zone->zoned || !localtime_r(&tt, &tm))
                 return t;
         return pd_schedule_days_from_civil(tm.tm_year + 1900LL, tm.tm_mon + 1LL,
-                               tm.tm_mday) *
+                                           tm.tm_mday) *
                    SEC_PER_DAY +
                tm.tm_hour * 3600LL + tm.tm_min * 60LL + tm.tm_sec;
 }
@@ -235,8 +234,8 @@ int64_t pd_schedule_slot_at(int64_t close_at, const char *tz, int32_t k,
         m = months - y * 12 + 1;
         if (d > pd_schedule_days_in_month(y, m))
                 d = pd_schedule_days_in_month(y, m);
-        int64_t wall =
-            pd_schedule_days_from_civil(y, m, d) * SEC_PER_DAY + local_minute * 60LL;
+        int64_t wall = pd_schedule_days_from_civil(y, m, d) * SEC_PER_DAY +
+                       local_minute * 60LL;
         int64_t t = resolve_wall(&zone, wall);
         zone_leave(&zone);
         return t * MS_PER_SEC;
@@ -326,7 +325,8 @@ bool pd_schedule_parse(const char *s, int64_t *at)
                 goto out;
         if (*s && !((lit(&s, 'T') || lit(&s, ' ')) && parse_time(s, &sod)))
                 goto out;
-        *at = (pd_schedule_days_from_civil(y, m, d) * SEC_PER_DAY + sod) * MS_PER_SEC;
+        *at = (pd_schedule_days_from_civil(y, m, d) * SEC_PER_DAY + sod) *
+              MS_PER_SEC;
         ok = true;
 out:
         return ok;

@@ -25,8 +25,7 @@ int64_t pd_schedule_slot_at(int64_t close_at, const char *tz, int32_t k,
 /* Calendar arithmetic on the proleptic Gregorian calendar (days since
  * 1970-01-01; month 1-12). */
 int64_t pd_schedule_days_from_civil(int64_t y, int64_t m, int64_t d);
-void pd_schedule_civil_from_days(int64_t z, int64_t *y, int64_t *m,
-                                 int64_t *d);
+void pd_schedule_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d);
 int64_t pd_schedule_days_in_month(int64_t y, int64_t m);
 /* months calendar months later in UTC, the day clamped to the month's end
  * (31 January + 1 month = 28/29 February); the time of day is kept. */

@@ -254,7 +254,7 @@ static struct dirty_s *dirty_add(pd_worker_t *w, int32_t p,
                           sizeof(*d));
         if (!d)
                 return NULL;
-        w->dirty     = d;
+        w->dirty = d;
         d            = &w->dirty[w->n_dirty++];
         d->customer  = pd_arena_strdup(&w->arena, customer);
         d->hash      = hash_of(customer);
