@@ -294,6 +294,45 @@ void it_dump_log(const char *path, int lines)
                 fprintf(stderr, "it: cannot show %s\n", path);
 }
 
+static int cmp_cstr(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t it_log_values(const char *path, const char *needle, pd_arena_t *arena,
+                     const char ***valsp)
+{
+        char line[4096];
+        size_t n = 0, cap = 0;
+        const char **v = NULL;
+        FILE *fp = fopen(path, "r");
+        while (fp && fgets(line, sizeof(line), fp)) {
+                const char *at = strstr(line, needle);
+                if (!at)
+                        continue;
+                at += strlen(needle);
+                size_t len = strcspn(at, " \t\r\n");
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 256;
+                        const char **nv =
+                            pd_arena_alloc(arena, ncap * sizeof(*nv));
+                        if (!nv)
+                                break;
+                        if (n)
+                                memcpy(nv, v, n * sizeof(*nv));
+                        v = nv;
+                        cap = ncap;
+                }
+                v[n++] = pd_arena_strndup(arena, at, len);
+        }
+        if (fp)
+                fclose(fp);
+        if (n)
+                qsort(v, n, sizeof(*v), cmp_cstr);
+        *valsp = v;
+        return n;
+}
+
 /* ---- producing ---------------------------------------------------------- */
 
 int it_produce_event(pd_kafka_producer_t *producer, pd_codec_t *codec,
@@ -450,11 +489,6 @@ const it_record_t *it_outputs_marker(const it_outputs_t *out,
         return NULL;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 size_t it_outputs_ids(const it_outputs_t *out, pd_arena_t *arena,
                       const char ***idsp)
 {
@@ -466,7 +500,7 @@ size_t it_outputs_ids(const it_outputs_t *out, pd_arena_t *arena,
         for (size_t i = 0; ids && i < out->n_actions; i++)
                 ids[n++] = out->actions[i].action_id;
         if (ids)
-                qsort(ids, n, sizeof(*ids), cmp_str);
+                qsort(ids, n, sizeof(*ids), cmp_cstr);
         *idsp = ids;
         return n;
 }

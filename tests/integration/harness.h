@@ -72,6 +72,11 @@ int it_wait_log(const char *path, long from, const char *needle,
 long it_file_size(const char *path);
 /* Prints the last lines of a log file to stderr (for a failing test). */
 void it_dump_log(const char *path, int lines);
+/* Every token (up to the next blank) that follows needle in the file at
+ * path, one per line holding it, copied into arena and sorted with
+ * strcmp.  Returns the count (0 when the file is absent). */
+size_t it_log_values(const char *path, const char *needle, pd_arena_t *arena,
+                     const char ***valsp);
 
 /* ---- producing ---------------------------------------------------------- */
 
@@ -145,9 +150,9 @@ int64_t it_ms(int y, int mo, int d, int h, int mi);
 #define IT_DAY (86400LL * 1000)
 
 /* exit.when.idle.ms for runs that should end once caught up.  The worker
- * counts idleness from its start, not from its assignment (reported bug):
- * an idle limit shorter than group join plus restore (3-5 s on the
- * embedded broker) can make it exit before consuming anything. */
-#define IT_IDLE_MS 6000
+ * counts idleness from the later of its last record and its last
+ * assignment (after the restore), never before it holds partitions, so the
+ * limit only has to cover a pause in fetching, not the group join. */
+#define IT_IDLE_MS 3000
 
 #endif

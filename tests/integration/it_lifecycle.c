@@ -23,12 +23,25 @@ typedef struct persona_case_s {
         const char *sector;
         int64_t employees;
         const char *answers[12]; /* checkpoint id, answer, ... NULL */
+        int milestones_due;      /* milestone_due actions (see below) */
 } persona_case_t;
 
 /* Checkpoint answers, products and sector picked from
  * model/persona-model.json so each customer leans clearly one way (the
  * leader is ahead by far more than the 1.5 hysteresis, and the first
- * evidence sets the dominant without a persona_changed action). */
+ * evidence sets the dominant without a persona_changed action).
+ *
+ * milestones_due, from model/plan-templates.json and the rules in
+ * engine.c: a milestone is due sale + its day offset; on the event clock
+ * timers due at or before a record's occurred_at fire before the record
+ * is applied, and ImplementationClosed (day D_CLOSE = 40) marks every
+ * milestone still open as done.  So exactly the milestones with a day
+ * offset <= 40 fire:
+ *   simplicity-30-60-90    0, 0, 7, 30 | 60, 90     -> 4
+ *   marketing-design-led   0, 7, 21    | 45, 75, 100 -> 3
+ *   technical-integration  0, 10, 30   | 60, 90, 105 -> 3
+ *   consulting-benchmark   0, 14, 30   | 60, 75, 90  -> 3
+ * (template offsets are ascending, so they are milestones 0..n-1). */
 static const persona_case_t cases[N_CUST] = {
     {"it-cust-simplicity",
      PD_AXIS_SIMPLICITY,
@@ -39,7 +52,8 @@ static const persona_case_t cases[N_CUST] = {
      8,
      {"why_chose_us", "speed_of_implementation", "migrating_from",
       "spreadsheets", "main_goal", "time_to_value", "target_go_live", "30_days",
-      "needs_customisation", "no", NULL}},
+      "needs_customisation", "no", NULL},
+     4},
     {"it-cust-marketing",
      PD_AXIS_MARKETING,
      "marketing-design-led",
@@ -48,7 +62,8 @@ static const persona_case_t cases[N_CUST] = {
      "marketing",
      120,
      {"why_chose_us", "design", "main_goal", "customer_experience", "problems",
-      "poor_ux", "design_reviews_requested", "yes", NULL}},
+      "poor_ux", "design_reviews_requested", "yes", NULL},
+     3},
     {"it-cust-technical",
      PD_AXIS_TECHNICAL,
      "technical-integration",
@@ -57,7 +72,8 @@ static const persona_case_t cases[N_CUST] = {
      "software",
      400,
      {"why_chose_us", "integrations", "main_goal", "automation", "problems",
-      "integrations", "needs_customisation", "yes", NULL}},
+      "integrations", "needs_customisation", "yes", NULL},
+     3},
     {"it-cust-consulting",
      PD_AXIS_CONSULTING,
      "consulting-benchmark",
@@ -66,7 +82,8 @@ static const persona_case_t cases[N_CUST] = {
      "finance",
      5000,
      {"why_chose_us", "best_practices", "main_goal", "benchmarking",
-      "wants_benchmarking", "yes", "problems", "unclear_process", NULL}},
+      "wants_benchmarking", "yes", "problems", "unclear_process", NULL},
+     3},
 };
 
 /* Days after the sale of each step of the lifecycle. */
@@ -75,10 +92,11 @@ static const persona_case_t cases[N_CUST] = {
 #define D_SURVEY       45
 #define D_RENEWAL_EV   50
 #define D_RENEWAL_DATE 400
-/* Later events move the partition's stream time past: every milestone
- * (<= day 105), six-month slot 1 (close + 6 months, day ~222), the 90-day
- * renewal lead (day 310) and the 30-day lead (day 370), each in its own
- * step; slot 2 (day ~406) and the renewal date stay in the future. */
+/* Later events move the partition's stream time past: the last milestone
+ * of every template (<= day 105: none may fire, the close marked them
+ * done), six-month slot 1 (close + 6 months, day ~222), the 90-day renewal
+ * lead (day 310) and the 30-day lead (day 370), each in its own step;
+ * slot 2 (day ~406) and the renewal date stay in the future. */
 static const int later_days[] = {120, 250, 320, 380};
 #define N_LATER      (sizeof(later_days) / sizeof(later_days[0]))
 #define N_EVENTS_PER (5 + N_LATER)
@@ -294,7 +312,8 @@ static void check_customer(const it_outputs_t *out, int c)
         assert_int_equal(count_kind(out, cust, PD_ACT_SEND_SURVEY), 2);
         assert_int_equal(count_kind(out, cust, PD_ACT_NOTIFY_LEADER), 1);
         assert_int_equal(count_kind(out, cust, PD_ACT_PREPARE_RENEWAL), 2);
-        assert_int_equal(count_kind(out, cust, PD_ACT_MILESTONE_DUE), 6);
+        assert_int_equal(count_kind(out, cust, PD_ACT_MILESTONE_DUE),
+                         pc->milestones_due);
         assert_int_equal(count_kind(out, cust, PD_ACT_PERSONA_CHANGED), 0);
 
         /* Deterministic ids, recomputed from the rules in engine.c. */
@@ -332,12 +351,23 @@ static void check_customer(const it_outputs_t *out, int c)
                                                      lead));
                 assert_non_null(a);
         }
-        for (int i = 0; i < 6; i++)
-                assert_non_null(
-                    find_action(out, pd_uuid5_printf(&g.arena,
+        /* The milestones due before the close fired, each once (before
+         * the close record: their ids are the milestone's own); the rest
+         * never did. */
+        for (int i = 0; i < 6; i++) {
+                a = find_action(out, pd_uuid5_printf(&g.arena,
                                                      "%s/plan/%s/milestone/%d/"
                                                      "milestone_due",
-                                                     cust, plan->plan_id, i)));
+                                                     cust, plan->plan_id, i));
+                if (i < pc->milestones_due) {
+                        assert_non_null(a);
+                        assert_int_equal(a->due_at, plan->milestones[i].due_at);
+                        assert_true(a->due_at <= close_at);
+                } else {
+                        assert_null(a);
+                        assert_true(plan->milestones[i].due_at > close_at);
+                }
+        }
 }
 
 static void test_lifecycles(void **state)
@@ -367,8 +397,10 @@ static void test_lifecycles(void **state)
 
         it_outputs_t out;
         assert_int_equal(it_outputs_read(g.bootstrap, g.codec, &out), 0);
-        /* 4 customers x (1 add_attendees, 1 route_ticket, 2 send_survey,
-         * 1 notify_leader, 2 prepare_renewal, 6 milestone_due). */
+        /* Per customer: 1 add_attendees, 1 route_ticket, 2 send_survey
+         * (close, six-month slot 1), 1 notify_leader, 2 prepare_renewal
+         * (90 and 30 days ahead) = 7, plus its milestone_due count:
+         * 4 x 7 + (4 + 3 + 3 + 3) = 41. */
         if (getenv("IT_VERBOSE"))
                 for (size_t i = 0; i < out.n_actions; i++)
                         fprintf(stderr, "action %s %s %s due=%lld\n",
@@ -377,7 +409,11 @@ static void test_lifecycles(void **state)
                                 out.actions[i].caused_by,
                                 (long long)out.actions[i].due_at);
         assert_int_equal(out.n_plans, N_CUST);
-        assert_int_equal(out.n_actions, N_CUST * 13);
+        size_t want_actions = 0;
+        for (int c = 0; c < N_CUST; c++)
+                want_actions += 7 + (size_t)cases[c].milestones_due;
+        assert_int_equal(want_actions, 41);
+        assert_int_equal(out.n_actions, want_actions);
         for (int c = 0; c < N_CUST; c++)
                 check_customer(&out, c);
         /* Every changelog record went to its input's partition: the
