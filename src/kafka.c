@@ -54,6 +54,17 @@ fail:
         return NULL;
 }
 
+pd_err_t pd_kafka_check_conf(const pd_config_t *conf, char *errstr,
+                             size_t errstr_size)
+{
+        rd_kafka_conf_t *rconf = conf_new(conf->bootstrap_servers,
+                                          &conf->kafka, errstr, errstr_size);
+        if (!rconf)
+                return PD_ERR_CONFIG;
+        rd_kafka_conf_destroy(rconf);
+        return PD_OK;
+}
+
 /* ---- plain producer ---------------------------------------------------- */
 
 struct pd_kafka_producer_s {

@@ -69,6 +69,11 @@ typedef struct pd_session_cbs_s {
         void (*on_revoke)(void *opaque, const int32_t *partitions, size_t n);
 } pd_session_cbs_t;
 
+/* Checks that librdkafka accepts bootstrap.servers and every kafka.*
+ * property of conf (names and values), without connecting. */
+pd_err_t pd_kafka_check_conf(const struct pd_config_s *conf, char *errstr,
+                             size_t errstr_size);
+
 /* Creates the producer (init_transactions) and the consumer (subscribed
  * to topic.input).  Checks every changelog topic has as many partitions as
  * the input.  Returns new. */

@@ -1,5 +1,6 @@
 /* persona-dna: the worker binary. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +24,21 @@ static void usage(FILE *fp)
                 "persona-dna %s: keeps a persona DNA marker per customer and "
                 "turns lifecycle\nevents into plans and actions, exactly once, "
                 "Kafka to Kafka.\n\n"
-                "usage: persona-dna [-c FILE] [-X key=value]... [--help] "
-                "[--help-markdown]\n"
+                "usage: persona-dna [-c FILE] [-X key=value]... [--check] "
+                "[--help] [--help-markdown]\n"
                 "  -c FILE   Java-properties configuration file\n"
-                "  -X k=v    set one property (after -c; repeatable)\n\n"
+                "  -X k=v    set one property (after -c; repeatable)\n"
+                "  --check   check the configuration, the model, templates "
+                "and roster\n"
+                "            without connecting to Kafka or opening the "
+                "store; exit 0 when\n"
+                "            all is well, 2 with the reason otherwise\n\n"
                 "properties:\n",
                 PD_VERSION);
         pd_config_print_help(fp, false);
 }
 
-static int configure(pd_config_t *conf, int argc, char **argv)
+static int configure(pd_config_t *conf, int argc, char **argv, bool *check)
 {
         char errstr[1024];
         for (int i = 1; i < argc; i++) {
@@ -40,6 +46,10 @@ static int configure(pd_config_t *conf, int argc, char **argv)
                 if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
                         usage(stdout);
                         return 0;
+                }
+                if (!strcmp(a, "--check")) {
+                        *check = true;
+                        continue;
                 }
                 if (!strcmp(a, "--help-markdown")) {
                         pd_config_print_help(stdout, true);
@@ -88,13 +98,22 @@ int main(int argc, char **argv)
         pd_config_t conf;
         pd_worker_t *worker = NULL;
         char errstr[1024], host[128];
+        bool check = false;
         int ret;
         if (pd_config_init(&conf)) {
                 fprintf(stderr, "persona-dna: out of memory\n");
                 return 1;
         }
-        if ((ret = configure(&conf, argc, argv)) >= 0)
+        if ((ret = configure(&conf, argc, argv, &check)) >= 0)
                 goto out;
+        if (check) {
+                ret = 0;
+                if (pd_worker_check(&conf, stdout, errstr, sizeof(errstr))) {
+                        fprintf(stderr, "persona-dna: %s\n", errstr);
+                        ret = 2;
+                }
+                goto out;
+        }
         pd_log_level = pd_log_level_parse(conf.log_level);
         if (!*conf.instance_id) {
                 /* Stable across restarts of the same host, so a restarted

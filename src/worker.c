@@ -837,6 +837,33 @@ static pd_err_t load_data(pd_worker_t *w, char *errstr, size_t errstr_size)
         return err;
 }
 
+pd_err_t pd_worker_check(const pd_config_t *conf, FILE *out, char *errstr,
+                         size_t errstr_size)
+{
+        pd_worker_t *w = calloc(1, sizeof(*w));
+        if (!w)
+                return PD_ERR_NOMEM;
+        w->conf = conf;
+        pd_arena_init(&w->arena);
+        pd_buf_init(&w->buf);
+        pd_err_t err = pd_kafka_check_conf(conf, errstr, errstr_size);
+        if (!err) {
+                fprintf(out,
+                        "ok kafka: bootstrap.servers=%s, %zu kafka.* "
+                        "properties accepted by librdkafka\n",
+                        conf->bootstrap_servers, conf->kafka.n);
+                err = load_data(w, errstr, errstr_size);
+        }
+        if (!err)
+                fprintf(out,
+                        "ok model: %s (version %d)\nok templates: %s\n"
+                        "ok roster: %s\nok schemas: compiled in\n",
+                        conf->model_path, (int)pd_model_version(w->model),
+                        conf->templates_path, conf->roster_path);
+        pd_worker_destroy(w);
+        return err;
+}
+
 pd_err_t pd_worker_new(const pd_config_t *conf, pd_worker_t **workerp,
                        char *errstr, size_t errstr_size)
 {

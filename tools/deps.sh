@@ -2,7 +2,8 @@
 # Installs the Debian packages persona-dna needs, when any is missing.
 # Sourced by tools/demo and tools/test (DESIGN §8).
 PD_DEBS="build-essential cmake pkg-config librdkafka-dev libavro-dev uuid-dev
-libcmocka-dev liblmdb-dev libjansson-dev kcat tzdata valgrind"
+libcmocka-dev liblmdb-dev libjansson-dev kcat tzdata valgrind shellcheck
+python3 python3-yaml systemd"
 
 pd_install_deps() {
         local missing=""
