@@ -203,9 +203,16 @@ pid_t it_broker_start(int partitions, char *bootstrap, size_t size)
 
 pid_t it_worker_start(const it_worker_t *w)
 {
-        char bin[512], opts[20][600];
-        char *argv[48];
+        char bin[512], opts[20][600], wrap[512];
+        char *argv[64], *save = NULL;
         int n = 0, k = 0;
+        /* IT_WORKER_WRAP="valgrind --leak-check=full ...": the worker runs
+         * under that command (words split on blanks, at most 16). */
+        snprintf(wrap, sizeof(wrap), "%s",
+                 getenv("IT_WORKER_WRAP") ? getenv("IT_WORKER_WRAP") : "");
+        for (char *t = strtok_r(wrap, " ", &save); t && n < 16;
+             t = strtok_r(NULL, " ", &save))
+                argv[n++] = t;
         argv[n++] = (char *)it_bin("persona-dna", bin, sizeof(bin));
 #define OPT(...)                                                               \
         do {                                                                   \

@@ -52,7 +52,8 @@ typedef struct it_worker_s {
 } it_worker_t;
 
 /* Starts persona-dna with clock=event, batch.max.ms=100 and w's
- * options.  Returns the pid, or -1. */
+ * options, under the command in $IT_WORKER_WRAP when set (valgrind).
+ * Returns the pid, or -1. */
 pid_t it_worker_start(const it_worker_t *w);
 
 /* Waits up to timeout_ms for pid.  Returns its exit code, 128+signal when

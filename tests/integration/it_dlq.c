@@ -16,6 +16,8 @@
 
 #define PARTITIONS 4
 #define INPUT      "customer.lifecycle"
+#define BIG_ID     (100 * 1024)
+#define MAX_BYTES  200000 /* message.max.bytes of the worker */
 
 typedef struct bad_s {
         const char *name;
@@ -30,7 +32,7 @@ static struct {
         char bootstrap[256];
         pd_codec_t *codec;
         pd_arena_t arena;
-        bad_t bad[16];
+        bad_t bad[32];
         size_t n_bad;
         pd_event_t good;
 } g;
@@ -86,6 +88,64 @@ static size_t varint(int64_t v, unsigned char *p)
                 z >>= 7;
         } while (z);
         return n;
+}
+
+/* Avro string s (length varint, bytes) into p; returns the bytes written. */
+static size_t avro_str(const char *s, unsigned char *p)
+{
+        size_t n = varint((int64_t)strlen(s), p);
+        memcpy(p + n, s, strlen(s));
+        return n + strlen(s);
+}
+
+/* Framing (schema id 1), then the LifecycleEvent fields before payload. */
+static size_t event_head(const char *customer, const char *n, unsigned char *p)
+{
+        size_t k = 0;
+        p[k++] = 0, p[k++] = 0, p[k++] = 0, p[k++] = 0, p[k++] = 1;
+        k += avro_str(pd_uuid5_printf(&g.arena, "it-dlq/%s", n), p + k);
+        k += avro_str(customer, p + k);
+        k += varint(it_ms(2024, 3, 1, 12, 0), p + k);
+        k += avro_str("it", p + k);
+        return k;
+}
+
+/* Hand-made Avro that no encoder would write: lengths, unions, records
+ * cut short.  Each names the decoding step that refused it. */
+static void build_raw_cases(void)
+{
+        unsigned char raw[256];
+        size_t n = 0;
+        raw[n++] = 0, raw[n++] = 0, raw[n++] = 0, raw[n++] = 0, raw[n++] = 1;
+        n += varint(-5, raw + n); /* event_id of length -5 */
+        memcpy(raw + n, "abcdefgh", 8);
+        n += 8;
+        add("negative length", "c-neg", raw, n, "decode",
+            "avro: event_id: length -5");
+
+        n = event_head("c-union", "union", raw);
+        n += varint(7, raw + n); /* payload has branches 0-6 */
+        n += varint(0, raw + n);
+        add("union index 7", "c-union", raw, n, "decode",
+            "avro: payload: union index 7 out of range");
+
+        n = event_head("c-union-neg", "union-neg", raw);
+        n += varint(-1, raw + n);
+        add("union index -1", "c-union-neg", raw, n, "decode",
+            "avro: payload: union index -1 out of range");
+
+        /* A SaleClosed that ends after its deal_id: the required fields
+         * after it (amount, products, ...) are missing. */
+        n = event_head("c-cut", "cut", raw);
+        n += varint(PD_EV_SALE_CLOSED, raw + n);
+        n += avro_str("D-1", raw + n);
+        add("missing fields", "c-cut", raw, n, "decode",
+            "avro: payload.SaleClosed.products: truncated");
+
+        /* The event head alone: no payload at all. */
+        n = event_head("c-nopayload", "nopayload", raw);
+        add("missing payload", "c-nopayload", raw, n, "decode",
+            "avro: payload: truncated");
 }
 
 static void build_cases(void)
@@ -147,14 +207,33 @@ static void build_cases(void)
         add("key != customer_id", "c-other", buf.data, buf.len, "key",
             "key: differs");
 
+        /* Another customer's id as the key: must not touch that
+         * customer (c-good, processed last, has exactly one event). */
+        ev = ticket("c-keyother", "keyother");
+        encode(&ev, &buf);
+        add("key of another customer", "c-good", buf.data, buf.len, "key",
+            "key: differs");
+
+        /* 100 kB of customer id: within message.max.bytes, so refused by
+         * the field's own limit (it would be a store key). */
+        char *cid = pd_arena_alloc(&g.arena, BIG_ID + 1);
+        memset(cid, 'c', BIG_ID);
+        cid[BIG_ID] = '\0';
+        ev = ticket(cid, "bigid");
+        encode(&ev, &buf);
+        assert_true(buf.len < MAX_BYTES);
+        add("100 kB customer id", cid, buf.data, buf.len, "invalid",
+            "customer_id: 102400 bytes, limit 256");
+
         ev = ticket("c-big", "big");
-        char *text = pd_arena_alloc(&g.arena, 3001);
-        memset(text, 'x', 3000);
-        text[3000] = '\0';
+        char *text = pd_arena_alloc(&g.arena, 2 * MAX_BYTES + 1);
+        memset(text, 'x', 2 * MAX_BYTES);
+        text[2 * MAX_BYTES] = '\0';
         ev.u.ticket.text = text;
         encode(&ev, &buf);
         add("oversized", "c-big", buf.data, buf.len, "oversized",
-            "message.max.bytes=2048");
+            "limit message.max.bytes=200000");
+        build_raw_cases();
         pd_buf_term(&buf);
         g.good = ticket("c-good", "good");
 }
@@ -253,10 +332,10 @@ static void test_dead_letters(void **state)
                          .metrics = metrics,
                          .log = log,
                          .idle_exit_ms = IT_IDLE_MS,
-                         .extra = {"message.max.bytes=2048"}};
+                         .extra = {"message.max.bytes=200000"}};
         pid_t pid = it_worker_start(&w);
         assert_true(pid > 0);
-        int rc = it_wait(pid, 120000);
+        int rc = it_wait(pid, 600000); /* valgrind: slow */
         if (rc)
                 it_dump_log(log, 40);
         assert_int_equal(rc, 0);
@@ -268,7 +347,7 @@ static void test_dead_letters(void **state)
         /* The DLQ is keyed like the input, so its records spread over
          * its partitions: match them to the inputs by the offset header,
          * each input exactly once. */
-        bool seen[16] = {false};
+        bool seen[32] = {false};
         for (size_t i = 0; i < dlq.n; i++) {
                 const char *off =
                     pd_kvs_get(&dlq.v[i].headers, "__connect.errors.offset");

@@ -962,6 +962,20 @@ static void raw_trailing(raw_t *r)
         r->b[r->n++] = 0;
 }
 
+/* A SaleClosed cut after its deal_id: the required fields are missing. */
+static void raw_missing_fields(raw_t *r)
+{
+        raw_event_head(r);
+        raw_long(r, PD_EV_SALE_CLOSED);
+        raw_str(r, "D-1");
+}
+
+/* The fields before the payload and nothing more. */
+static void raw_missing_payload(raw_t *r)
+{
+        raw_event_head(r);
+}
+
 /* The good baseline of the hand-made messages: must decode. */
 static void raw_good(raw_t *r)
 {
@@ -1029,6 +1043,11 @@ static const struct raw_case raw_cases[] = {
      PD_ERR_DECODE,
      {"event_id", "truncated"}},
     {"trailing bytes", raw_trailing, PD_ERR_DECODE, {"2 trailing bytes"}},
+    {"record cut before required fields",
+     raw_missing_fields,
+     PD_ERR_DECODE,
+     {"avro", "payload.SaleClosed.products", "truncated"}},
+    {"no payload", raw_missing_payload, PD_ERR_DECODE, {"payload", "union"}},
 };
 
 static void test_hostile_raw(void **state)
