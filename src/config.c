@@ -31,8 +31,8 @@ typedef struct prop_s {
 #define OFF(f) offsetof(pd_config_t, f)
 
 static const prop_t props[] = {
-    {"bootstrap.servers", T_STR, OFF(bootstrap_servers), "localhost:9092", 0,
-     0, "Kafka bootstrap servers (host:port,...)."},
+    {"bootstrap.servers", T_STR, OFF(bootstrap_servers), "localhost:9092", 0, 0,
+     "Kafka bootstrap servers (host:port,...)."},
     {"group.id", T_STR, OFF(group_id), "persona-dna", 0, 0,
      "Consumer group of the workers; also the transactional.id prefix."},
     {"instance.id", T_STR, OFF(instance_id), "", 0, 0,
@@ -59,9 +59,14 @@ static const prop_t props[] = {
     {"store.path", T_STR, OFF(store_path), "./persona-dna-store", 0, 0,
      "Directory of the LMDB store (a cache of the changelogs)."},
     {"store.map.size", T_INT64, OFF(store_map_size), "1073741824", 1048576,
-     INT64_MAX, "LMDB map size in bytes."},
-    {"model.path", T_STR, OFF(model_path), PD_SOURCE_DIR "/model/persona-model.json",
-     0, 0, "Persona scoring model file."},
+     INT64_MAX, "LMDB map size in bytes (doubled whenever the map is full)."},
+    {"store.map.max", T_INT64, OFF(store_map_max), "0", 0, INT64_MAX,
+     "Upper bound of the LMDB map in bytes (0: none): when doubling the "
+     "map would pass it, the worker stops with exit code 1, nothing of "
+     "the failed batch committed."},
+    {"model.path", T_STR, OFF(model_path),
+     PD_SOURCE_DIR "/model/persona-model.json", 0, 0,
+     "Persona scoring model file."},
     {"templates.path", T_STR, OFF(templates_path),
      PD_SOURCE_DIR "/model/plan-templates.json", 0, 0, "Plan templates file."},
     {"roster.path", T_STR, OFF(roster_path), PD_SOURCE_DIR "/model/roster.json",
@@ -287,6 +292,13 @@ pd_err_t pd_config_read_file(pd_config_t *conf, const char *path,
 pd_err_t pd_config_validate(const pd_config_t *conf, char *errstr,
                             size_t errstr_size)
 {
+        if (conf->store_map_max && conf->store_map_max < conf->store_map_size) {
+                snprintf(errstr, errstr_size,
+                         "store.map.max: %lld is below store.map.size %lld",
+                         (long long)conf->store_map_max,
+                         (long long)conf->store_map_size);
+                return PD_ERR_CONFIG;
+        }
         if (pd_log_level_parse(conf->log_level) >= 0)
                 return PD_OK;
         return fail(errstr, errstr_size, "log.level",

@@ -32,6 +32,7 @@ typedef struct pd_config_s {
         char *topic_pstate;
         char *store_path;
         int64_t store_map_size;
+        int64_t store_map_max; /* 0: no bound */
         char *model_path;
         char *templates_path;
         char *roster_path;

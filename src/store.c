@@ -125,6 +125,11 @@ pd_err_t pd_store_grow(pd_store_t *store, char *errstr, size_t errstr_size)
         return PD_OK;
 }
 
+int64_t pd_store_map_size(const pd_store_t *store)
+{
+        return store->map_size;
+}
+
 pd_err_t pd_store_txn_begin(pd_store_t *store, int read_only,
                             pd_store_txn_t **txnp)
 {

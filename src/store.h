@@ -30,6 +30,8 @@ pd_err_t pd_store_open(const char *path, int64_t map_size,
 void pd_store_close(pd_store_t *store);
 /* Doubles the map size; no transaction may be open. */
 pd_err_t pd_store_grow(pd_store_t *store, char *errstr, size_t errstr_size);
+/* The current map size in bytes. */
+int64_t pd_store_map_size(const pd_store_t *store);
 
 /* read_only: a snapshot for tools.  Returns new. */
 pd_err_t pd_store_txn_begin(pd_store_t *store, int read_only,

@@ -44,6 +44,8 @@ struct pd_worker_s {
                 uint32_t hash;
                 int32_t partition;
                 pd_marker_t *marker; /* NULL: erased */
+                const void *bytes;   /* encoded at commit (arena) */
+                size_t len;
         } *dirty;
         size_t n_dirty, cap_dirty;
         pd_kvs_t headers; /* pd.txn: <incarnation>/<batch> on every record */
@@ -260,6 +262,8 @@ static struct dirty_s *dirty_add(pd_worker_t *w, int32_t p,
         d->hash      = hash_of(customer);
         d->partition = p;
         d->marker    = NULL;
+        d->bytes = NULL;
+        d->len = 0;
         return d;
 }
 
@@ -298,41 +302,57 @@ static void erase_marker(pd_worker_t *w, int32_t p, const char *customer)
         w->metrics.erased++;
 }
 
-/* One changelog record per customer changed in the batch: its latest
- * marker, or a tombstone when it was erased; the store gets the same.
- * Written after the outputs are delivered, so that even on a broker that
- * does not hide aborted transactions (the mock cluster) a visible marker
- * implies its outputs are visible: a replay after a crash then finds the
- * event ids applied and emits nothing twice, and no output is missing. */
-static void produce_markers(pd_worker_t *w)
+/* Writes every marker changed in the batch to the store, keeping the
+ * encoded bytes for its changelog record.  All store writes of a batch
+ * happen before any changelog record is produced, so a full map
+ * (MDB_MAP_FULL) stops the batch before a single marker or partition
+ * state reaches the changelogs, even on a broker that does not hide
+ * aborted transactions. */
+static void store_markers(pd_worker_t *w)
 {
         for (size_t i = 0; i < w->n_dirty && !w->failed; i++) {
-                const struct dirty_s *d = &w->dirty[i];
+                struct dirty_s *d = &w->dirty[i];
                 pd_err_t err;
                 if (!d->marker) {
                         err = pd_store_marker_del(w->txn, d->customer);
-                        if (!err)
-                                produce(w, w->conf->topic_persona,
-                                        d->partition, d->customer, NULL, 0,
-                                        &w->headers);
                 } else if (pd_codec_marker_encode(w->codec, d->marker,
                                                   &w->buf)) {
                         snprintf(w->errstr, sizeof(w->errstr),
                                  "cannot encode the marker of a customer");
                         err = PD_ERR_FATAL;
                 } else {
-                        err = pd_store_marker_put(
-                            w->txn, d->customer, w->buf.data, w->buf.len,
-                            d->partition,
-                            pd_engine_next_timer(&w->eng, d->marker));
-                        if (!err)
-                                produce(w, w->conf->topic_persona,
-                                        d->partition, d->customer, w->buf.data,
-                                        w->buf.len, &w->headers);
+                        void *copy = pd_arena_alloc(&w->arena, w->buf.len);
+                        err = copy ? PD_OK : PD_ERR_NOMEM;
+                        if (!err) {
+                                memcpy(copy, w->buf.data, w->buf.len);
+                                d->bytes = copy;
+                                d->len = w->buf.len;
+                                err = pd_store_marker_put(
+                                    w->txn, d->customer, copy, d->len,
+                                    d->partition,
+                                    pd_engine_next_timer(&w->eng, d->marker));
+                        }
                         w->metrics.markers_written++;
                 }
                 if (err && !w->failed)
                         w->failed = err;
+        }
+}
+
+/* One changelog record per customer changed in the batch: its latest
+ * marker, or a tombstone when it was erased (the store has the same, see
+ * store_markers).  Produced after the outputs are delivered, so that even
+ * on a broker that does not hide aborted transactions (the mock cluster)
+ * a visible marker implies its outputs are visible: a replay after a
+ * crash then finds the event ids applied and emits nothing twice, and no
+ * output is missing. */
+static void produce_markers(pd_worker_t *w)
+{
+        for (size_t i = 0; i < w->n_dirty && !w->failed; i++) {
+                const struct dirty_s *d = &w->dirty[i];
+                produce(w, w->conf->topic_persona, d->partition, d->customer,
+                        d->marker ? d->bytes : NULL, d->marker ? d->len : 0,
+                        &w->headers);
         }
 }
 
@@ -373,6 +393,8 @@ static bool key_matches(const pd_msg_t *msg, const char *customer)
  * the partition's stream time), false when it was dead-lettered or the
  * batch failed. */
 static size_t fire_partition(pd_worker_t *w, int32_t p, size_t budget);
+static pd_err_t grow_store(pd_worker_t *w);
+static pd_err_t restore_assigned(pd_worker_t *w);
 
 static bool handle(pd_worker_t *w, const pd_msg_t *msg)
 {
@@ -561,7 +583,9 @@ static bool timers_due(pd_worker_t *w)
 
 /* ---- commit ------------------------------------------------------------ */
 
-static void save_pstates(pd_worker_t *w)
+/* Writes (produce_them false) or produces (true) the partition states of
+ * the batch; the store side comes first, with the markers. */
+static void save_pstates(pd_worker_t *w, bool produce_them)
 {
         char key[16];
         for (int32_t p = 0; p < w->partitions && !w->failed; p++) {
@@ -572,11 +596,11 @@ static void save_pstates(pd_worker_t *w)
                         w->failed = PD_ERR_FATAL;
                         return;
                 }
-                if (produce(w, w->conf->topic_pstate, p, key, w->buf.data,
-                            w->buf.len, NULL))
-                        return;
                 pd_err_t err =
-                    pd_store_pstate_put(w->txn, p, w->buf.data, w->buf.len);
+                    produce_them ? produce(w, w->conf->topic_pstate, p, key,
+                                           w->buf.data, w->buf.len, &w->headers)
+                                 : pd_store_pstate_put(w->txn, p, w->buf.data,
+                                                       w->buf.len);
                 if (err && !w->failed)
                         w->failed = err;
         }
@@ -603,12 +627,37 @@ static pd_err_t store_commit(pd_worker_t *w)
         return err;
 }
 
+/* Doubles the store's map, or stops the worker when that would pass
+ * store.map.max.  No transaction may be open. */
+static pd_err_t grow_store(pd_worker_t *w)
+{
+        int64_t size = pd_store_map_size(w->store);
+        int64_t max = w->conf->store_map_max;
+        if (max && size > max / 2) {
+                snprintf(w->errstr, sizeof(w->errstr),
+                         "store full: the LMDB map (%lld bytes) cannot double "
+                         "within store.map.max=%lld; nothing of the failed "
+                         "batch was committed; raise store.map.max and "
+                         "restart",
+                         (long long)size, (long long)max);
+                pd_log_error("worker",
+                             "store_full=true map_size=%lld "
+                             "store.map.max=%lld",
+                             (long long)size, (long long)max);
+                return PD_ERR_FATAL;
+        }
+        return pd_store_grow(w->store, w->errstr, sizeof(w->errstr))
+                   ? PD_ERR_FATAL
+                   : PD_OK;
+}
+
 /* Aborts everything of the batch; the consumer is rewound. */
 static pd_err_t batch_abort(pd_worker_t *w, const char *why)
 {
         char aerr[256];
-        pd_log_warn("worker", "batch_abort=true messages=%d reason=\"%s\"",
-                    w->msgs, why);
+        pd_log_warn("worker",
+                    "batch_abort=true txn=%s/%lld messages=%d reason=\"%s\"",
+                    w->incarnation, (long long)w->batch_seq, w->msgs, why);
         pd_err_t err = pd_session_abort(w->session, aerr, sizeof(aerr));
         batch_reset(w);
         w->metrics.aborts++;
@@ -623,8 +672,16 @@ static pd_err_t batch_commit(pd_worker_t *w)
         if (!w->open)
                 return PD_OK;
         fire_timers(w);
-        /* Outputs, then the markers that record them, then the partition
-         * states that record the input offsets (see produce_markers). */
+        /* The store first (a full map stops the batch here), then the
+         * outputs, the markers that record them and the partition states
+         * that record the input offsets (see produce_markers). */
+        store_markers(w);
+        save_pstates(w, false);
+        if (w->failed == PD_ERR_STORE_FULL) {
+                /* No offset commits for what was not stored. */
+                batch_abort(w, "store map full");
+                return grow_store(w);
+        }
         if (!w->failed)
                 w->failed = pd_session_flush(w->session, w->errstr,
                                              sizeof(w->errstr));
@@ -632,14 +689,7 @@ static pd_err_t batch_commit(pd_worker_t *w)
         if (!w->failed)
                 w->failed = pd_session_flush(w->session, w->errstr,
                                              sizeof(w->errstr));
-        save_pstates(w);
-        if (w->failed == PD_ERR_STORE_FULL) {
-                /* No offset commits for what was not stored. */
-                batch_abort(w, "store map full");
-                return pd_store_grow(w->store, w->errstr, sizeof(w->errstr))
-                           ? PD_ERR_FATAL
-                           : PD_OK;
-        }
+        save_pstates(w, true);
         if (w->failed) {
                 pd_err_class_t cls = pd_err_class(w->failed);
                 if (cls == PD_ERR_CLASS_RETRIABLE)
@@ -665,6 +715,10 @@ static pd_err_t batch_commit(pd_worker_t *w)
                      w->incarnation, (long long)w->batch_seq, w->msgs);
         err = store_commit(w);
         batch_reset(w);
+        if (err == PD_ERR_STORE_FULL && !(err = grow_store(w)))
+                /* Kafka has the batch: its changelog records bring the
+                 * store up to date, as a restart would. */
+                err = restore_assigned(w);
         if (err) {
                 /* Kafka has the batch; the store catches up from the
                  * changelog at the next start. */
@@ -765,6 +819,32 @@ static pd_err_t restore(pd_worker_t *w, const int32_t *parts, size_t n)
         return err;
 }
 
+/* restore(), growing the map while it is full (within store.map.max). */
+static pd_err_t restore_growing(pd_worker_t *w, const int32_t *parts, size_t n)
+{
+        pd_err_t err;
+        while ((err = restore(w, parts, n)) == PD_ERR_STORE_FULL &&
+               !(err = grow_store(w)))
+                ;
+        return err;
+}
+
+/* Restores every assigned partition (the store lost a batch that Kafka
+ * committed). */
+static pd_err_t restore_assigned(pd_worker_t *w)
+{
+        int32_t *parts = calloc((size_t)w->partitions + 1, sizeof(*parts));
+        size_t n = 0;
+        if (!parts)
+                return PD_ERR_NOMEM;
+        for (int32_t p = 0; p < w->partitions; p++)
+                if (w->assigned[p])
+                        parts[n++] = p;
+        pd_err_t err = n ? restore_growing(w, parts, n) : PD_OK;
+        free(parts);
+        return err;
+}
+
 /* The input offset where partition p's restored state ends, -1 unknown. */
 static int64_t state_offset(pd_worker_t *w, int32_t p)
 {
@@ -790,7 +870,7 @@ static pd_err_t on_assign(void *opaque, const int32_t *parts, size_t n,
         pd_worker_t *w = opaque;
         if (w->open)
                 batch_abort(w, "assignment while a batch was open");
-        pd_err_t err = restore(w, parts, n);
+        pd_err_t err = restore_growing(w, parts, n);
         for (size_t i = 0; i < n && !err; i++) {
                 offsets[i] = state_offset(w, parts[i]);
                 pd_log_info("worker", "partition=%d resume_offset=%lld",
