@@ -15,6 +15,7 @@ struct pd_store_s {
         MDB_env *env;
         MDB_dbi markers, timers, timer_of, pstate, offsets;
         int64_t map_size;
+        int stale_readers; /* cleared at open */
 };
 
 struct pd_store_txn_s {
@@ -89,6 +90,7 @@ pd_err_t pd_store_open(const char *path, int64_t map_size,
         }
         /* Readers of processes killed with -9 pin old pages forever. */
         mdb_reader_check(store->env, &dead);
+        store->stale_readers = dead;
         if (dead)
                 pd_log_warn("store", "stale_readers_cleared=%d path=%s", dead,
                             path);
@@ -128,6 +130,11 @@ pd_err_t pd_store_grow(pd_store_t *store, char *errstr, size_t errstr_size)
 int64_t pd_store_map_size(const pd_store_t *store)
 {
         return store->map_size;
+}
+
+int pd_store_stale_readers(const pd_store_t *store)
+{
+        return store->stale_readers;
 }
 
 pd_err_t pd_store_txn_begin(pd_store_t *store, int read_only,

@@ -32,6 +32,8 @@ void pd_store_close(pd_store_t *store);
 pd_err_t pd_store_grow(pd_store_t *store, char *errstr, size_t errstr_size);
 /* The current map size in bytes. */
 int64_t pd_store_map_size(const pd_store_t *store);
+/* How many reader slots of dead processes pd_store_open cleared. */
+int pd_store_stale_readers(const pd_store_t *store);
 
 /* read_only: a snapshot for tools.  Returns new. */
 pd_err_t pd_store_txn_begin(pd_store_t *store, int read_only,

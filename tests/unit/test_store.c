@@ -1,14 +1,19 @@
 /* Tests of the LMDB state store (src/store.c) in a fresh mkdtemp directory:
  * markers, the timer index (ordering, partitions, moving and clearing a
  * customer's timer), partition state, changelog offsets, abort, read-only
- * snapshots, persistence across reopen, iteration and growing the map. */
+ * snapshots, persistence across reopen, iteration, growing the map and
+ * clearing the readers of killed processes. */
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -559,6 +564,103 @@ static void test_grow(void **state)
         free(blob);
 }
 
+/* A child that opens the store, with a read transaction open when txn,
+ * and waits to be killed (SIGKILL: LMDB never hears of it).  Returns its
+ * pid once the store (and transaction) is open. */
+static pid_t store_child(const char *dir, bool txn)
+{
+        int fds[2];
+        char c;
+        assert_int_equal(pipe(fds), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char err[256];
+                pd_store_t *store;
+                pd_store_txn_t *rtxn;
+                close(fds[0]);
+                if (pd_store_open(dir, MAP_SIZE, &store, err, sizeof(err)) ||
+                    (txn && pd_store_txn_begin(store, 1, &rtxn)) ||
+                    write(fds[1], "r", 1) != 1)
+                        _exit(1);
+                for (;;)
+                        pause();
+        }
+        close(fds[1]);
+        assert_int_equal(read(fds[0], &c, 1), 1);
+        close(fds[0]);
+        return pid;
+}
+
+static void kill_child(pid_t pid)
+{
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
+/* pd_store_open with stderr (the log) captured into out. */
+static pd_err_t open_logged(fixture_t *f, char *out, size_t size)
+{
+        char err[256] = "", path[300];
+        snprintf(path, sizeof(path), "%s.log", f->dir);
+        fflush(stderr);
+        int saved = dup(2);
+        int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+        assert_true(saved >= 0 && fd >= 0);
+        dup2(fd, 2);
+        close(fd);
+        pd_err_t e =
+            pd_store_open(f->dir, MAP_SIZE, &f->store, err, sizeof(err));
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        FILE *fp = fopen(path, "r");
+        assert_non_null(fp);
+        size_t n = fread(out, 1, size - 1, fp);
+        out[n] = '\0';
+        fclose(fp);
+        unlink(path);
+        return e;
+}
+
+static void reopen_logged(fixture_t *f, char *out, size_t size)
+{
+        pd_store_close(f->store);
+        f->store = NULL;
+        assert_int_equal(open_logged(f, out, size), PD_OK);
+}
+
+/* A read transaction of a process killed with -9 pins its snapshot's
+ * pages (the map only grows) for as long as any process keeps the store
+ * open (the last one out resets the reader table anyway): here a second
+ * child holds it open.  Opening the store clears the dead reader and logs
+ * the count; a live reader is not touched. */
+static void test_stale_readers(void **state)
+{
+        fixture_t *f = *state;
+        char log[4096];
+        pd_store_close(f->store);
+        f->store = NULL;
+        pid_t holder = store_child(f->dir, false);
+        pid_t reader = store_child(f->dir, true);
+        reopen_logged(f, log, sizeof(log));
+        assert_int_equal(pd_store_stale_readers(f->store), 0); /* alive */
+        assert_null(strstr(log, "stale_readers_cleared"));
+
+        kill_child(reader);
+        reopen_logged(f, log, sizeof(log));
+        assert_int_equal(pd_store_stale_readers(f->store), 1);
+        if (!strstr(log, "stale_readers_cleared=1"))
+                fail_msg("no stale_readers_cleared=1 in the log: %s", log);
+        /* The store works, and the next open finds nothing to clear. */
+        pd_store_txn_t *txn = begin(f, 0);
+        assert_int_equal(pd_store_marker_put(txn, "amy", "x", 1, 0, 0), PD_OK);
+        assert_int_equal(pd_store_txn_commit(txn), PD_OK);
+        reopen_logged(f, log, sizeof(log));
+        assert_int_equal(pd_store_stale_readers(f->store), 0);
+        kill_child(holder);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -583,6 +685,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_markers_foreach, setup,
                                             teardown),
             cmocka_unit_test_setup_teardown(test_grow, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_stale_readers, setup,
+                                            teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
