@@ -927,6 +927,9 @@ pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf,
         m->tickets     = get_int(&c, "tickets");
         m->created_at  = get_long(v, "created_at");
         m->updated_at  = get_long(v, "updated_at");
+        pd_strs_t deals = get_strs(v, "recent_deal_ids", arena);
+        for (size_t i = 0; i < deals.n && i < PD_MARKER_DEAL_IDS_MAX; i++)
+                m->deal_ids[m->n_deal_ids++] = deals.v[i];
         return PD_OK;
 }
 
@@ -1031,7 +1034,8 @@ pd_err_t pd_codec_marker_encode(pd_codec_t *codec, const pd_marker_t *m,
              set_int(&c, "tickets", m->tickets) ||
              set_long(v, "created_at", m->created_at) ||
              set_long(v, "updated_at", m->updated_at);
-        if (rc)
+        pd_strs_t deals = {(const char **)m->deal_ids, m->n_deal_ids};
+        if (rc || set_strs(v, "recent_deal_ids", &deals))
                 return PD_ERR_INVALID;
         return write_framed(codec, PD_SCHEMA_MARKER, v, out);
 }

@@ -131,6 +131,7 @@ typedef struct pd_event_s {
 #define PD_MARKER_EVIDENCE_MAX 12
 #define PD_MARKER_SURVEYS_MAX 8
 #define PD_MARKER_EVENT_IDS_MAX 64
+#define PD_MARKER_DEAL_IDS_MAX   32
 #define PD_MARKER_RENEWALS_MAX 8
 #define PD_MARKER_MILESTONES_MAX 16
 
@@ -223,6 +224,11 @@ typedef struct pd_marker_s {
 
         int64_t created_at;
         int64_t updated_at; /* max occurred_at applied */
+
+        /* the most recent deal ids applied (ring, oldest first): a CRM
+         * re-sending a sale under a new event id is still one deal */
+        const char *deal_ids[PD_MARKER_DEAL_IDS_MAX];
+        size_t n_deal_ids;
 } pd_marker_t;
 
 /* ---- outputs ---------------------------------------------------------- */

@@ -50,6 +50,26 @@ static void param_persona(pd_action_t *a, pd_arena_t *arena,
         param(a, arena, "project_manager", m->project_manager);
 }
 
+/* The deal of a SaleClosed is in the marker's recent deal ids. */
+static bool deal_seen(const pd_marker_t *m, const pd_event_t *ev)
+{
+        const char *deal = ev->u.sale.deal_id;
+        for (size_t i = 0; deal && i < m->n_deal_ids; i++)
+                if (!strcmp(m->deal_ids[i], deal))
+                        return true;
+        return false;
+}
+
+static void remember_deal(pd_marker_t *m, const char *deal_id)
+{
+        if (m->n_deal_ids == PD_MARKER_DEAL_IDS_MAX) {
+                memmove(&m->deal_ids[0], &m->deal_ids[1],
+                        (PD_MARKER_DEAL_IDS_MAX - 1) * sizeof(m->deal_ids[0]));
+                m->n_deal_ids--;
+        }
+        m->deal_ids[m->n_deal_ids++] = deal_id;
+}
+
 static bool seen(const pd_marker_t *m, const char *event_id)
 {
         for (size_t i = 0; i < m->n_event_ids; i++)
@@ -318,6 +338,8 @@ static pd_err_t on_sale(const pd_engine_t *eng, pd_marker_t *m,
         bool active = m->stage == PD_STAGE_IMPLEMENTING && m->plan_id;
         const char *previous = m->plan_id;
         m->deals++;
+        if (s->deal_id)
+                remember_deal(m, s->deal_id);
         if (s->time_zone)
                 m->time_zone = s->time_zone;
         if (s->region)
@@ -563,6 +585,12 @@ pd_err_t pd_engine_apply(const pd_engine_t *eng, pd_marker_t *m,
                 m->next_slot   = 1;
         } else if (seen(m, ev->event_id)) {
                 *result = PD_APPLY_DUPLICATE;
+                return PD_OK;
+        } else if (ev->kind == PD_EV_SALE_CLOSED && deal_seen(m, ev)) {
+                /* Re-sent by the CRM under a new event id: scoring it
+                 * again would count its checkpoints twice, and the plan
+                 * would be extended by a deal it already has. */
+                *result = PD_APPLY_DUPLICATE_DEAL;
                 return PD_OK;
         }
         if (ev->kind == PD_EV_CUSTOMER_ERASED) {

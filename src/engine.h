@@ -28,9 +28,12 @@ typedef struct pd_engine_s {
 
 /* Result of applying one event. */
 typedef enum pd_apply_result_e {
-        PD_APPLY_CHANGED = 0, /* marker changed: changelog it */
-        PD_APPLY_DUPLICATE,   /* event id already applied: nothing changes */
-        PD_APPLY_ERASED,      /* customer erased: tombstone */
+        PD_APPLY_CHANGED = 0,    /* marker changed: changelog it */
+        PD_APPLY_DUPLICATE,      /* event id already applied: nothing changes */
+        PD_APPLY_ERASED,         /* customer erased: tombstone */
+        PD_APPLY_DUPLICATE_DEAL, /* SaleClosed of a deal already applied,
+                                    under another event id: nothing
+                                    changes */
 } pd_apply_result_t;
 
 /* Applies ev to *marker (which is zeroed with customer_id NULL when the

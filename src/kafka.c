@@ -688,6 +688,24 @@ pd_err_t pd_session_commit(pd_session_t *s, char *errstr, size_t errstr_size)
         return aerr == PD_ERR_FATAL ? aerr : PD_ERR_ABORT;
 }
 
+pd_err_t pd_session_seek(pd_session_t *s, int32_t partition, int64_t offset)
+{
+        rd_kafka_topic_partition_list_t *parts =
+            rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(parts, s->conf->topic_input,
+                                          partition)
+            ->offset = offset;
+        rd_kafka_error_t *error =
+            rd_kafka_seek_partitions(s->consumer, parts, TXN_TIMEOUT_MS);
+        rd_kafka_topic_partition_list_destroy(parts);
+        if (!error)
+                return PD_OK;
+        pd_log_warn("kafka", "seek partition=%d offset=%lld error=\"%s\"",
+                    partition, (long long)offset, rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        return PD_ERR_KAFKA;
+}
+
 int64_t pd_session_written_offset(const pd_session_t *s, const char *topic,
                                   int32_t partition)
 {

@@ -27,6 +27,8 @@ pd_err_t pd_metrics_write(const pd_metrics_t *m, const char *path)
         json_object_set_new(o, "consumed", json_integer(m->consumed));
         json_object_set_new(o, "applied", json_integer(m->applied));
         json_object_set_new(o, "duplicates", json_integer(m->duplicates));
+        json_object_set_new(o, "duplicate_deals",
+                            json_integer(m->duplicate_deals));
         json_object_set_new(o, "dead_lettered", json_integer(m->dead_lettered));
         json_object_set_new(o, "erased", json_integer(m->erased));
         json_object_set_new(o, "plans", json_integer(m->plans));

@@ -12,6 +12,7 @@ typedef struct pd_metrics_s {
         int64_t consumed;
         int64_t applied;
         int64_t duplicates;
+        int64_t duplicate_deals; /* SaleClosed of a known deal, new id */
         int64_t dead_lettered;
         int64_t erased;
         int64_t plans;

@@ -456,6 +456,13 @@ static bool handle(pd_worker_t *w, const pd_msg_t *msg)
                 w->metrics.duplicates++;
                 return true;
         }
+        if (r == PD_APPLY_DUPLICATE_DEAL) {
+                w->metrics.duplicate_deals++;
+                pd_log_info("worker",
+                            "duplicate_deal=true partition=%d offset=%lld", p,
+                            (long long)msg->offset);
+                return true;
+        }
         w->metrics.applied++;
         w->metrics.events_by_kind[ev.kind]++;
         if (r == PD_APPLY_ERASED)
@@ -651,6 +658,22 @@ static pd_err_t grow_store(pd_worker_t *w)
                    : PD_OK;
 }
 
+static int64_t state_offset(pd_worker_t *w, int32_t p);
+
+/* After an abort: every assigned partition resumes where its stored state
+ * ends (the committed offsets on a real broker; the mock cluster keeps
+ * none, and a rewind to the beginning would replay erased customers'
+ * events past the de-duplication window). */
+static void rewind_to_state(pd_worker_t *w)
+{
+        for (int32_t p = 0; p < w->partitions; p++) {
+                int64_t off = w->assigned[p] ? state_offset(w, p) : -1;
+                if (off >= 0 && !pd_session_seek(w->session, p, off))
+                        pd_log_info("worker", "partition=%d rewound_to=%lld", p,
+                                    (long long)off);
+        }
+}
+
 /* Aborts everything of the batch; the consumer is rewound. */
 static pd_err_t batch_abort(pd_worker_t *w, const char *why)
 {
@@ -660,6 +683,8 @@ static pd_err_t batch_abort(pd_worker_t *w, const char *why)
                     w->incarnation, (long long)w->batch_seq, w->msgs, why);
         pd_err_t err = pd_session_abort(w->session, aerr, sizeof(aerr));
         batch_reset(w);
+        if (err != PD_ERR_FATAL)
+                rewind_to_state(w);
         w->metrics.aborts++;
         if (err == PD_ERR_FATAL)
                 snprintf(w->errstr, sizeof(w->errstr), "%s", aerr);
@@ -702,6 +727,7 @@ static pd_err_t batch_commit(pd_worker_t *w)
         if (err == PD_ERR_ABORT || err == PD_ERR_KAFKA) {
                 pd_log_warn("worker", "commit_aborted=true reason=\"%s\"", why);
                 batch_reset(w);
+                rewind_to_state(w);
                 w->metrics.aborts++;
                 return PD_OK;
         }
@@ -715,10 +741,16 @@ static pd_err_t batch_commit(pd_worker_t *w)
                      w->incarnation, (long long)w->batch_seq, w->msgs);
         err = store_commit(w);
         batch_reset(w);
-        if (err == PD_ERR_STORE_FULL && !(err = grow_store(w)))
+        if (err == PD_ERR_STORE_FULL) {
                 /* Kafka has the batch: its changelog records bring the
                  * store up to date, as a restart would. */
-                err = restore_assigned(w);
+                pd_log_warn("worker",
+                            "store_full_after_commit=true txn=%s/%lld "
+                            "restore=true",
+                            w->incarnation, (long long)w->batch_seq);
+                if (!(err = grow_store(w)))
+                        err = restore_assigned(w);
+        }
         if (err) {
                 /* Kafka has the batch; the store catches up from the
                  * changelog at the next start. */

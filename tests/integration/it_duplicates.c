@@ -1,7 +1,16 @@
-/* Integration: the same CRM event delivered three times (same event_id)
- * changes nothing the second and third time. */
+/* Integration: CRM delivery quirks.
+ *  - The same event delivered three times (same event_id) changes nothing
+ *    the second and third time.
+ *  - Redeliveries hours apart (in event time), interleaved with other
+ *    customers' events and across a worker restart, and a deal re-sent
+ *    under new event ids: the outputs and final markers equal those of a
+ *    run of the same input delivered once.
+ *  - One customer's events out of order: the marker follows occurred_at
+ *    (see test_out_of_order for exactly what may differ). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,10 +141,280 @@ static void test_same_event_thrice(void **state)
         it_outputs_free(&out);
 }
 
+/* ---- quirks: a small event language ------------------------------------ */
+
+#define HOUR   (3600LL * 1000)
+#define T0     it_ms(2024, 6, 3, 9, 0)
+#define N_MAX  32
+#define INPUT  "customer.lifecycle"
+#define STR(x) #x
+
+typedef struct input_s {
+        pd_event_t ev[N_MAX];
+        size_t n;
+} input_t;
+
+static pd_event_t *add(input_t *in, const char *customer, const char *label,
+                       pd_event_kind_t kind, int64_t at)
+{
+        assert_true(in->n < N_MAX);
+        pd_event_t *ev = &in->ev[in->n++];
+        memset(ev, 0, sizeof(*ev));
+        ev->event_id =
+            pd_uuid5_printf(&g.arena, "it-quirk/%s/%s", customer, label);
+        ev->customer_id = customer;
+        ev->occurred_at = at;
+        ev->source = "crm";
+        ev->kind = kind;
+        return ev;
+}
+
+static void sale(input_t *in, const char *customer, const char *label,
+                 const char *deal, int64_t at)
+{
+        static const char *products[] = {"GTX Pro"};
+        pd_event_t *ev = add(in, customer, label, PD_EV_SALE_CLOSED, at);
+        ev->u.sale.deal_id = deal;
+        ev->u.sale.products = (pd_strs_t){products, 1};
+        ev->u.sale.currency = "EUR";
+        ev->u.sale.deal_value = 24000;
+        ev->u.sale.employees = 120;
+        ev->u.sale.revenue = -1;
+        ev->u.sale.sector = "software";
+        ev->u.sale.time_zone = "Europe/Berlin";
+        pd_kvs_add(&ev->u.sale.checkpoints, &g.arena, "why_chose_us",
+                   "integrations");
+}
+
+static void ticket(input_t *in, const char *customer, const char *label,
+                   const char *text, int64_t at)
+{
+        pd_event_t *ev = add(in, customer, label, PD_EV_TICKET_OPENED, at);
+        ev->u.ticket.ticket_id = pd_arena_printf(&g.arena, "T-%s", label);
+        ev->u.ticket.category = "Product Support";
+        ev->u.ticket.subject = "Question";
+        ev->u.ticket.text = text;
+        ev->u.ticket.priority = "medium";
+        ev->u.ticket.channel = "email";
+        ev->u.ticket.language = "en";
+}
+
+static void survey(input_t *in, const char *customer, const char *label,
+                   int32_t score, int64_t at)
+{
+        pd_event_t *ev = add(in, customer, label, PD_EV_SURVEY_RETURNED, at);
+        ev->u.survey.survey_id = "S-1";
+        ev->u.survey.kind = PD_SURVEY_NPS;
+        ev->u.survey.score = score;
+        ev->u.survey.comment = "";
+}
+
+/* Appends a copy of in->ev[i] (the same event delivered again). */
+static void again(input_t *in, size_t i)
+{
+        assert_true(in->n < N_MAX && i < in->n);
+        in->ev[in->n++] = in->ev[i];
+}
+
+/* Produces in (all on partition 0: delivery order is input order). */
+static void produce_input(const char *bootstrap, const input_t *in)
+{
+        char errstr[512];
+        pd_kafka_producer_t *producer = NULL;
+        assert_int_equal(pd_kafka_producer_new(bootstrap, NULL, &producer,
+                                               errstr, sizeof(errstr)),
+                         PD_OK);
+        for (size_t i = 0; i < in->n; i++)
+                assert_int_equal(
+                    it_produce_event(producer, g.codec, INPUT, 0, &in->ev[i]),
+                    0);
+        assert_int_equal(
+            pd_kafka_producer_flush(producer, 30000, errstr, sizeof(errstr)),
+            PD_OK);
+        pd_kafka_producer_destroy(producer);
+}
+
+typedef struct quirk_run_s {
+        char bootstrap[256];
+        char store[512];
+        char log[2][600], metrics[2][600];
+        int n;
+} quirk_run_t;
+
+static void quirk_init(quirk_run_t *r, const char *tag)
+{
+        memset(r, 0, sizeof(*r));
+        assert_true(it_broker_start(PARTITIONS, r->bootstrap,
+                                    sizeof(r->bootstrap)) > 0);
+        it_mkdtemp(tag, r->store, sizeof(r->store));
+}
+
+/* One worker incarnation on r's store until idle; exit 0 required. */
+static void quirk_worker(quirk_run_t *r)
+{
+        assert_true(r->n < 2);
+        snprintf(r->log[r->n], sizeof(r->log[0]), "%s.w%d.log", r->store, r->n);
+        snprintf(r->metrics[r->n], sizeof(r->metrics[0]), "%s.m%d.json",
+                 r->store, r->n);
+        it_worker_t w = {.bootstrap = r->bootstrap,
+                         .group = "it-quirk",
+                         .instance = "w1",
+                         .store = r->store,
+                         .metrics = r->metrics[r->n],
+                         .log = r->log[r->n],
+                         .idle_exit_ms = IT_IDLE_MS,
+                         .extra = {"kafka.session.timeout.ms=6000",
+                                   "kafka.heartbeat.interval.ms=500"}};
+        pid_t pid = it_worker_start(&w);
+        assert_true(pid > 0);
+        int rc = it_wait(pid, 120000);
+        if (rc)
+                it_dump_log(r->log[r->n], 40);
+        assert_int_equal(rc, 0);
+        r->n++;
+}
+
+/* The distinct output ids of out; fails when an id repeats. */
+static size_t distinct_ids(const it_outputs_t *out, const char ***idsp)
+{
+        size_t n = it_outputs_ids(out, &g.arena, idsp);
+        for (size_t i = 1; i < n; i++)
+                if (!strcmp((*idsp)[i - 1], (*idsp)[i]))
+                        fail_msg("output id %s written twice", (*idsp)[i]);
+        return n;
+}
+
+static size_t plans_of(const it_outputs_t *out, const char *customer)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < out->n_plans; i++)
+                n += !strcmp(out->plans[i].customer_id, customer);
+        return n;
+}
+
+static void decode_marker(const it_outputs_t *out, const char *customer,
+                          pd_marker_t *m)
+{
+        char why[256];
+        const it_record_t *rec = it_outputs_marker(out, customer);
+        assert_non_null(rec);
+        assert_non_null(rec->value);
+        assert_int_equal(pd_codec_marker_decode(g.codec, rec->value, rec->len,
+                                                &g.arena, m, why, sizeof(why)),
+                         PD_OK);
+}
+
+/* Customer A's sale and ticket are delivered again hours later (in event
+ * time, other customers' events in between) and again after a restart;
+ * customer Z's deal D-7 is re-sent by the CRM under two new event ids; B
+ * is the other traffic.  The reference run gets every event once, split
+ * over two worker runs the same way. */
+static void build_quirks(input_t *p1, input_t *p2, bool quirks)
+{
+        memset(p1, 0, sizeof(*p1));
+        memset(p2, 0, sizeof(*p2));
+        sale(p1, "q-a", "sale", "D-A1", T0);
+        size_t a_sale = p1->n - 1;
+        sale(p1, "q-b", "sale", "D-B1", T0 + 1 * HOUR);
+        ticket(p1, "q-a", "ticket", "the api integration fails", T0 + 2 * HOUR);
+        size_t a_ticket = p1->n - 1;
+        sale(p1, "q-z", "sale", "D-7", T0 + 2 * HOUR + HOUR / 2);
+        if (quirks)
+                again(p1, a_sale); /* 3 h after it happened */
+        ticket(p1, "q-b", "ticket", "how do I change the colour",
+               T0 + 5 * HOUR);
+        if (quirks) {
+                again(p1, a_ticket);
+                /* The CRM re-sends deal D-7: new event id, later time. */
+                sale(p1, "q-z", "sale-resent", "D-7", T0 + 6 * HOUR);
+        }
+        ticket(p1, "q-b", "ticket-2", "dashboard layout", T0 + 7 * HOUR);
+
+        if (quirks) {
+                p2->ev[p2->n++] = p1->ev[a_sale]; /* a day later */
+                p2->ev[p2->n++] = p1->ev[a_ticket];
+        }
+        survey(p2, "q-a", "survey", 9, T0 + 30 * HOUR);
+        if (quirks)
+                sale(p2, "q-z", "sale-resent-2", "D-7", T0 + 31 * HOUR);
+        ticket(p2, "q-b", "ticket-3", "export to csv", T0 + 32 * HOUR);
+        if (quirks)
+                p2->ev[p2->n++] = p1->ev[a_sale];
+        ticket(p2, "q-z", "ticket", "sso setup", T0 + 33 * HOUR);
+}
+
+static void run_quirks(quirk_run_t *r, const char *tag, bool quirks)
+{
+        input_t p1, p2;
+        build_quirks(&p1, &p2, quirks);
+        quirk_init(r, tag);
+        produce_input(r->bootstrap, &p1);
+        quirk_worker(r);
+        produce_input(r->bootstrap, &p2);
+        quirk_worker(r); /* a restart: same store, same group */
+}
+
+static void test_redelivery_hours_apart(void **state)
+{
+        quirk_run_t ref, q;
+        it_outputs_t ref_out, out;
+        const char **ref_ids, **ids;
+        (void)state;
+        run_quirks(&ref, "quirk-ref", false);
+        run_quirks(&q, "quirk", true);
+        /* Run 1: A's sale and ticket again, Z's deal under a new id;
+         * run 2: A's sale twice and ticket again, Z's deal again. */
+        assert_int_equal(it_metric(q.metrics[0], "duplicates"), 2);
+        assert_int_equal(it_metric(q.metrics[0], "duplicate_deals"), 1);
+        assert_int_equal(it_metric(q.metrics[1], "duplicates"), 3);
+        assert_int_equal(it_metric(q.metrics[1], "duplicate_deals"), 1);
+        assert_int_equal(it_metric(ref.metrics[0], "duplicates"), 0);
+        assert_int_equal(it_metric(ref.metrics[0], "duplicate_deals"), 0);
+        assert_int_equal(it_metric(q.metrics[0], "applied"),
+                         it_metric(ref.metrics[0], "applied"));
+        assert_int_equal(it_metric(q.metrics[1], "applied"),
+                         it_metric(ref.metrics[1], "applied"));
+        assert_int_equal(it_wait_log(q.log[0], 0, "duplicate_deal=true", 0), 0);
+
+        assert_int_equal(it_outputs_read(ref.bootstrap, g.codec, &ref_out), 0);
+        assert_int_equal(it_outputs_read(q.bootstrap, g.codec, &out), 0);
+        size_t n_ref = distinct_ids(&ref_out, &ref_ids);
+        size_t n = distinct_ids(&out, &ids);
+        assert_int_equal(n, n_ref);
+        for (size_t i = 0; i < n; i++)
+                assert_string_equal(ids[i], ref_ids[i]);
+        /* One plan for Z's one deal, never extended by its re-sends. */
+        assert_int_equal(plans_of(&out, "q-z"), 1);
+        assert_int_equal(plans_of(&out, "q-a"), 1);
+
+        const char *customers[] = {"q-a", "q-b", "q-z"};
+        for (size_t i = 0; i < 3; i++) {
+                const it_record_t *want =
+                    it_outputs_marker(&ref_out, customers[i]);
+                const it_record_t *got = it_outputs_marker(&out, customers[i]);
+                assert_non_null(want);
+                assert_non_null(got);
+                if (got->len != want->len ||
+                    memcmp(got->value, want->value, want->len))
+                        fail_msg("marker of %s differs from the run without "
+                                 "redeliveries",
+                                 customers[i]);
+        }
+        pd_marker_t z;
+        decode_marker(&out, "q-z", &z);
+        assert_int_equal(z.deals, 1);
+        assert_int_equal(z.n_deal_ids, 1);
+        assert_string_equal(z.deal_ids[0], "D-7");
+        assert_int_equal(z.events, 2); /* the sale and the ticket */
+        it_outputs_free(&ref_out);
+        it_outputs_free(&out);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_same_event_thrice),
+            cmocka_unit_test(test_redelivery_hours_apart),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

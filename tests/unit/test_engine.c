@@ -101,6 +101,7 @@ typedef struct step_s {
         pd_survey_kind_t kind;
         const char *survey_id;
         const char *contract;
+        const char *deal; /* deal_id of a sale; NULL: "D-<label>" */
         when_t date;
         /* expected */
         pd_apply_result_t result;
@@ -180,7 +181,8 @@ static void make_event(ctx_t *ctx, const step_t *s, pd_event_t *ev)
         switch (s->op) {
         case OP_SALE:
                 ev->kind = PD_EV_SALE_CLOSED;
-                ev->u.sale.deal_id = pd_arena_printf(a, "D-%s", s->label);
+                ev->u.sale.deal_id =
+                    s->deal ? s->deal : pd_arena_printf(a, "D-%s", s->label);
                 ev->u.sale.products.v = pd_arena_alloc(a, sizeof(char *));
                 ev->u.sale.products.v[0] = "GTX Pro";
                 ev->u.sale.products.n = 1;
@@ -534,6 +536,49 @@ static void check_dup_unchanged(ctx_t *ctx)
         assert_int_equal(ctx->m.surveys[0].score, 10);
 }
 
+/* The marker as it was before a re-sent deal, encoded field by field. */
+static char marker_before[4096];
+
+static void describe(const pd_marker_t *m, char *buf, size_t size)
+{
+        int n = snprintf(buf, size,
+                         "deals %d events %d evidence %zu plan %s pm %s "
+                         "milestones %zu event_ids %zu deal_ids %zu axes",
+                         m->deals, m->events, m->n_evidence,
+                         m->plan_id ? m->plan_id : "-",
+                         m->project_manager ? m->project_manager : "-",
+                         m->n_milestones, m->n_event_ids, m->n_deal_ids);
+        for (int a = 0; a < PD_AXIS__CNT && n > 0 && (size_t)n < size; a++)
+                n += snprintf(buf + n, size - (size_t)n, " %.6f", m->axis[a]);
+        for (size_t i = 0; i < m->n_milestones && n > 0 && (size_t)n < size;
+             i++)
+                n += snprintf(buf + n, size - (size_t)n, " %lld/%d",
+                              (long long)m->milestones[i].due_at,
+                              m->milestones[i].fired);
+}
+
+static void note_marker(ctx_t *ctx)
+{
+        describe(&ctx->m, marker_before, sizeof(marker_before));
+}
+
+/* A deal re-sent under a new event id: no deal counted, no plan extended,
+ * no checkpoint scored again, no output; the marker is as before. */
+static void check_deal_unchanged(ctx_t *ctx)
+{
+        char now[4096];
+        describe(&ctx->m, now, sizeof(now));
+        assert_string_equal(now, marker_before);
+}
+
+static void check_two_deals(ctx_t *ctx)
+{
+        assert_int_equal(ctx->m.deals, 2);
+        assert_int_equal(ctx->m.n_deal_ids, 2);
+        assert_string_equal(ctx->m.deal_ids[0], "D-A");
+        assert_string_equal(ctx->m.deal_ids[1], "D-B");
+}
+
 static void check_churned(ctx_t *ctx)
 {
         assert_int_equal(ctx->m.stage, PD_STAGE_CHURNED);
@@ -659,6 +704,30 @@ static const step_t surveys[] = {
     {STEP(OP_ERASE, "erase", SLOT(7, 1)), .result = PD_APPLY_ERASED},
 };
 
+/* A CRM re-sends deal D-A under new event ids, during the plan, after
+ * another deal and after the close: it is one deal throughout. */
+static const step_t deal_resent[] = {
+    {STEP(OP_SALE, "sale-a", AT(0)), .deal = "D-A", .plans = 1,
+     ACTS(A_INVITE = 1), .check = note_marker},
+    {STEP(OP_SALE, "sale-a-resent", AT(0.2)), .deal = "D-A",
+     .result = PD_APPLY_DUPLICATE_DEAL, .check = check_deal_unchanged},
+    {STEP(OP_ADVANCE, "advance-day-20", AT(20)), ACTS(A_MS = 2)},
+    {STEP(OP_SALE, "sale-b", AT(25)), .deal = "D-B", .plans = 1,
+     ACTS(A_INVITE = 1), .check = check_two_deals},
+    {STEP(OP_TICKET, "ticket", AT(26)), ACTS(A_ROUTE = 1),
+     .check = note_marker},
+    {STEP(OP_SALE, "sale-a-resent-later", AT(27)), .deal = "D-A",
+     .result = PD_APPLY_DUPLICATE_DEAL, .check = check_deal_unchanged},
+    {STEP(OP_IMPL, "close", AT(60)), ACTS(A_SURVEY = 1), .slot = "0",
+     .check = note_marker},
+    /* After the close a new deal starts a new plan; a re-sent old one
+     * must not. */
+    {STEP(OP_SALE, "sale-b-resent-after-close", AT(90)), .deal = "D-B",
+     .result = PD_APPLY_DUPLICATE_DEAL, .check = check_deal_unchanged},
+    {STEP(OP_SALE, "sale-c", AT(91)), .deal = "D-C", .plans = 1,
+     ACTS(A_INVITE = 1, A_MS = DONT_CARE)},
+};
+
 #define LC(name, steps, ...)                                                   \
         {                                                                      \
                 name, __VA_ARGS__ + 0, steps, sizeof(steps) / sizeof(steps[0]) \
@@ -671,6 +740,7 @@ static const lifecycle_t lifecycles[] = {
     LC("no close fallback", no_fallback, true),
     LC("renewal leads", renewals),
     LC("survey answers, duplicates, churn, erase", surveys),
+    LC("a deal re-sent under new event ids", deal_resent),
 };
 
 static void test_lifecycles(void **state)
@@ -748,6 +818,41 @@ static void test_invalid_event(void **state)
         free(ctx);
 }
 
+/* The deal window is bounded: the oldest deal id leaves it after
+ * PD_MARKER_DEAL_IDS_MAX newer ones, newest kept last. */
+static void test_deal_window(void **state)
+{
+        ctx_t *ctx = malloc(sizeof(*ctx));
+        assert_non_null(ctx);
+        ctx_init(ctx, NULL);
+        char label[32];
+        for (int i = 0; i <= PD_MARKER_DEAL_IDS_MAX; i++) {
+                step_t s = {STEP(OP_SALE, NULL, AT(i))};
+                snprintf(label, sizeof(label), "w%d", i);
+                s.label = label;
+                s.deal = pd_arena_printf(&ctx->arena, "D-W%d", i);
+                pd_event_t ev;
+                char err[256];
+                ctx->now = when(ctx, s.at);
+                make_event(ctx, &s, &ev);
+                memset(&ctx->out, 0, sizeof(ctx->out));
+                assert_int_equal(pd_engine_apply(&ctx->eng, &ctx->m, &ctx->ps,
+                                                 &ev, &ctx->arena, &ctx->out,
+                                                 &ctx->result, err,
+                                                 sizeof(err)),
+                                 PD_OK);
+                assert_int_equal(ctx->result, PD_APPLY_CHANGED);
+        }
+        assert_int_equal(ctx->m.n_deal_ids, PD_MARKER_DEAL_IDS_MAX);
+        assert_string_equal(ctx->m.deal_ids[0], "D-W1");
+        assert_string_equal(
+            ctx->m.deal_ids[PD_MARKER_DEAL_IDS_MAX - 1],
+            pd_arena_printf(&ctx->arena, "D-W%d", PD_MARKER_DEAL_IDS_MAX));
+        assert_int_equal(ctx->m.deals, PD_MARKER_DEAL_IDS_MAX + 1);
+        pd_arena_term(&ctx->arena);
+        free(ctx);
+}
+
 static void test_determinism(void **state)
 {
         ctx_t *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
@@ -777,6 +882,7 @@ int main(void)
             cmocka_unit_test(test_detractor_table),
             cmocka_unit_test(test_invalid_event),
             cmocka_unit_test(test_determinism),
+            cmocka_unit_test(test_deal_window),
         };
         return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
