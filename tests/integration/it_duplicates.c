@@ -410,11 +410,160 @@ static void test_redelivery_hours_apart(void **state)
         it_outputs_free(&out);
 }
 
+/* ---- out of order ------------------------------------------------------- */
+
+static bool close_to(double a, double b)
+{
+        return fabs(a - b) <= 1e-9 * (1.0 + fabs(a) + fabs(b));
+}
+
+static int cmp_evidence(const void *x, const void *y)
+{
+        const pd_evidence_t *a = x, *b = y;
+        int c = strcmp(a->event_id, b->event_id);
+        return c ? c : strcmp(a->signal, b->signal);
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+        return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The ids of out that do not depend on the path the scores took: every
+ * output but persona_changed, sorted. */
+static size_t path_free_ids(const it_outputs_t *out, const char ***idsp)
+{
+        const char **ids = pd_arena_alloc(
+            &g.arena, (out->n_plans + out->n_actions + 1) * sizeof(*ids));
+        size_t n = 0;
+        assert_non_null(ids);
+        for (size_t i = 0; i < out->n_plans; i++)
+                ids[n++] = out->plans[i].plan_id;
+        for (size_t i = 0; i < out->n_actions; i++)
+                if (out->actions[i].kind != PD_ACT_PERSONA_CHANGED)
+                        ids[n++] = out->actions[i].action_id;
+        qsort(ids, n, sizeof(*ids), cmp_str);
+        *idsp = ids;
+        return n;
+}
+
+/* Marker state that must follow occurred_at, whatever the arrival order:
+ * scores, dominant and margin (to rounding: decay is applied in another
+ * order), the evidence as a set, the survey answers (the later answer by
+ * occurred_at counts), counters, created_at/updated_at, stage, plan and
+ * milestones, the event and deal id windows as sets. */
+static void assert_same_outcome(pd_marker_t *a, pd_marker_t *b)
+{
+        for (int x = 0; x < PD_AXIS__CNT; x++)
+                if (!close_to(a->axis[x], b->axis[x]))
+                        fail_msg("axis %s: %.12f vs %.12f",
+                                 pd_axis_name((pd_axis_t)x), a->axis[x],
+                                 b->axis[x]);
+        assert_int_equal(a->dominant, b->dominant);
+        assert_true(close_to(a->margin, b->margin));
+        assert_int_equal(a->n_evidence, b->n_evidence);
+        qsort(a->evidence, a->n_evidence, sizeof(a->evidence[0]), cmp_evidence);
+        qsort(b->evidence, b->n_evidence, sizeof(b->evidence[0]), cmp_evidence);
+        for (size_t i = 0; i < a->n_evidence; i++) {
+                assert_string_equal(a->evidence[i].signal,
+                                    b->evidence[i].signal);
+                assert_string_equal(a->evidence[i].event_id,
+                                    b->evidence[i].event_id);
+                assert_int_equal(a->evidence[i].axis, b->evidence[i].axis);
+                assert_int_equal(a->evidence[i].at, b->evidence[i].at);
+                assert_true(
+                    close_to(a->evidence[i].weight, b->evidence[i].weight));
+        }
+        assert_int_equal(a->n_surveys, b->n_surveys);
+        for (size_t i = 0; i < a->n_surveys; i++) {
+                assert_string_equal(a->surveys[i].survey_id,
+                                    b->surveys[i].survey_id);
+                assert_int_equal(a->surveys[i].score, b->surveys[i].score);
+                assert_int_equal(a->surveys[i].at, b->surveys[i].at);
+        }
+        assert_int_equal(a->events, b->events);
+        assert_int_equal(a->deals, b->deals);
+        assert_int_equal(a->tickets, b->tickets);
+        assert_int_equal(a->created_at, b->created_at);
+        assert_int_equal(a->updated_at, b->updated_at);
+        assert_int_equal(a->stage, b->stage);
+        assert_string_equal(a->plan_id, b->plan_id);
+        assert_string_equal(a->plan_template, b->plan_template);
+        assert_string_equal(a->project_manager, b->project_manager);
+        assert_int_equal(a->n_milestones, b->n_milestones);
+        for (size_t i = 0; i < a->n_milestones; i++) {
+                assert_int_equal(a->milestones[i].due_at,
+                                 b->milestones[i].due_at);
+                assert_int_equal(a->milestones[i].fired,
+                                 b->milestones[i].fired);
+        }
+        assert_int_equal(a->n_event_ids, b->n_event_ids);
+        qsort(a->event_ids, a->n_event_ids, sizeof(char *), cmp_str);
+        qsort(b->event_ids, b->n_event_ids, sizeof(char *), cmp_str);
+        for (size_t i = 0; i < a->n_event_ids; i++)
+                assert_string_equal(a->event_ids[i], b->event_ids[i]);
+        assert_int_equal(a->n_deal_ids, b->n_deal_ids);
+}
+
+/* One customer's events in time order and shuffled (the sale first in
+ * both: the plan is decided when the sale arrives, on what is known
+ * then).  What may differ, and only that: the arrival order of the
+ * event id window, persona_changed actions (a flip depends on the path
+ * the scores took) and the parameters of decisions taken at arrival
+ * (a ticket's queue, an escalation's persona context): their ids are
+ * the same. */
+static void test_out_of_order(void **state)
+{
+        input_t in, shuffled;
+        quirk_run_t r[2];
+        it_outputs_t out[2];
+        pd_marker_t m[2];
+        const char **ids[2];
+        size_t n[2];
+        (void)state;
+        memset(&in, 0, sizeof(in));
+        sale(&in, "q-o", "sale", "D-O1", T0);
+        ticket(&in, "q-o", "ticket-1", "the api integration and webhooks fail",
+               T0 + 10 * IT_DAY);
+        survey(&in, "q-o", "survey-3", 3, T0 + 20 * IT_DAY);
+        survey(&in, "q-o", "survey-9", 9, T0 + 30 * IT_DAY);
+        ticket(&in, "q-o", "ticket-2", "change the colour of the button",
+               T0 + 40 * IT_DAY);
+        static const size_t order[] = {0, 4, 3, 1, 2};
+        memset(&shuffled, 0, sizeof(shuffled));
+        for (size_t i = 0; i < in.n; i++)
+                shuffled.ev[shuffled.n++] = in.ev[order[i]];
+        for (int k = 0; k < 2; k++) {
+                quirk_init(&r[k], k ? "ooo-shuffled" : "ooo-ordered");
+                produce_input(r[k].bootstrap, k ? &shuffled : &in);
+                quirk_worker(&r[k]);
+                assert_int_equal(it_metric(r[k].metrics[0], "applied"), 5);
+                assert_int_equal(
+                    it_outputs_read(r[k].bootstrap, g.codec, &out[k]), 0);
+                decode_marker(&out[k], "q-o", &m[k]);
+                n[k] = path_free_ids(&out[k], &ids[k]);
+        }
+        /* The later answer by occurred_at counts, in both orders. */
+        for (int k = 0; k < 2; k++) {
+                assert_int_equal(m[k].n_surveys, 1);
+                assert_int_equal(m[k].surveys[0].score, 9);
+                assert_int_equal(m[k].surveys[0].at, T0 + 30 * IT_DAY);
+                assert_int_equal(m[k].updated_at, T0 + 40 * IT_DAY);
+        }
+        assert_same_outcome(&m[0], &m[1]);
+        assert_int_equal(n[0], n[1]);
+        for (size_t i = 0; i < n[0]; i++)
+                assert_string_equal(ids[0][i], ids[1][i]);
+        it_outputs_free(&out[0]);
+        it_outputs_free(&out[1]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_same_event_thrice),
             cmocka_unit_test(test_redelivery_hours_apart),
+            cmocka_unit_test(test_out_of_order),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
