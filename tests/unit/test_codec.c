@@ -367,6 +367,8 @@ static void full_marker(pd_marker_t *m)
                 m->event_ids[m->n_event_ids++] = ev_ids[i];
         m->created_at = T0 - 1000;
         m->updated_at = T0 + 300LL * 86400000;
+        m->deal_ids[m->n_deal_ids++] = "D-1";
+        m->deal_ids[m->n_deal_ids++] = "D-2";
 }
 
 static void marker_eq(const pd_marker_t *w, const pd_marker_t *g)
@@ -438,6 +440,9 @@ static void marker_eq(const pd_marker_t *w, const pd_marker_t *g)
         assert_int_equal(w->n_event_ids, g->n_event_ids);
         for (size_t i = 0; i < w->n_event_ids; i++)
                 str_eq(w->event_ids[i], g->event_ids[i], "event_ids");
+        assert_int_equal(w->n_deal_ids, g->n_deal_ids);
+        for (size_t i = 0; i < w->n_deal_ids; i++)
+                str_eq(w->deal_ids[i], g->deal_ids[i], "deal_ids");
         assert_int_equal(w->created_at, g->created_at);
         assert_int_equal(w->updated_at, g->updated_at);
 }
@@ -493,6 +498,9 @@ static void test_marker_roundtrip_limits(void **state)
                 m.event_ids[i] = ids[i];
         }
         m.n_event_ids = PD_MARKER_EVENT_IDS_MAX;
+        for (size_t i = 0; i < PD_MARKER_DEAL_IDS_MAX; i++)
+                m.deal_ids[i] = ids[i];
+        m.n_deal_ids = PD_MARKER_DEAL_IDS_MAX;
         for (size_t i = 0; i < PD_MARKER_EVIDENCE_MAX; i++)
                 m.evidence[i] = m.evidence[i % 3];
         m.n_evidence = PD_MARKER_EVIDENCE_MAX;
