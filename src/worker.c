@@ -683,12 +683,19 @@ static pd_err_t batch_abort(pd_worker_t *w, const char *why)
                     w->incarnation, (long long)w->batch_seq, w->msgs, why);
         pd_err_t err = pd_session_abort(w->session, aerr, sizeof(aerr));
         batch_reset(w);
-        if (err != PD_ERR_FATAL)
-                rewind_to_state(w);
         w->metrics.aborts++;
         if (err == PD_ERR_FATAL)
                 snprintf(w->errstr, sizeof(w->errstr), "%s", aerr);
         return err == PD_ERR_FATAL ? err : PD_OK;
+}
+
+/* batch_abort, then the consumer resumes where the stored state ends. */
+static pd_err_t abort_and_rewind(pd_worker_t *w, const char *why)
+{
+        pd_err_t err = batch_abort(w, why);
+        if (!err)
+                rewind_to_state(w);
+        return err;
 }
 
 static pd_err_t batch_commit(pd_worker_t *w)
@@ -704,8 +711,8 @@ static pd_err_t batch_commit(pd_worker_t *w)
         save_pstates(w, false);
         if (w->failed == PD_ERR_STORE_FULL) {
                 /* No offset commits for what was not stored. */
-                batch_abort(w, "store map full");
-                return grow_store(w);
+                pd_err_t err = abort_and_rewind(w, "store map full");
+                return err ? err : grow_store(w);
         }
         if (!w->failed)
                 w->failed = pd_session_flush(w->session, w->errstr,
@@ -718,7 +725,7 @@ static pd_err_t batch_commit(pd_worker_t *w)
         if (w->failed) {
                 pd_err_class_t cls = pd_err_class(w->failed);
                 if (cls == PD_ERR_CLASS_RETRIABLE)
-                        return batch_abort(w, w->errstr);
+                        return abort_and_rewind(w, w->errstr);
                 pd_session_abort(w->session, why, sizeof(why));
                 batch_reset(w);
                 return PD_ERR_FATAL;
