@@ -755,8 +755,9 @@ static pd_err_t batch_commit(pd_worker_t *w)
                             "store_full_after_commit=true txn=%s/%lld "
                             "restore=true",
                             w->incarnation, (long long)w->batch_seq);
-                if (!(err = grow_store(w)))
-                        err = restore_assigned(w);
+                if ((err = grow_store(w)))
+                        return err; /* errstr names store.map.max */
+                err = restore_assigned(w);
         }
         if (err) {
                 /* Kafka has the batch; the store catches up from the
