@@ -853,9 +853,12 @@ static void decode_marker_surveys(avro_value_t *v, pd_arena_t *arena,
                 r->survey_id          = get_str(&e, "survey_id", arena);
                 r->kind  = kind && !strcmp(kind, "CSAT") ? PD_SURVEY_CSAT
                                                          : PD_SURVEY_NPS;
-                r->score = get_int(&e, "score");
-                r->at    = get_long(&e, "at");
+                r->score     = get_int(&e, "score");
+                r->at        = get_long(&e, "at");
+                r->ticket_id = get_opt_str(&e, "ticket_id", arena);
         }
+        m->survey_deferred_from = get_opt_long(&s, "deferred_from", 0);
+        m->surveys_deferred     = get_int(&s, "deferred");
 }
 
 static void decode_marker_lists(avro_value_t *v, pd_arena_t *arena,
@@ -890,6 +893,9 @@ static void decode_marker_lists(avro_value_t *v, pd_arena_t *arena,
         pd_strs_t ids = get_strs(v, "recent_event_ids", arena);
         for (size_t i = 0; i < ids.n && i < PD_MARKER_EVENT_IDS_MAX; i++)
                 m->event_ids[m->n_event_ids++] = ids.v[i];
+        ids = get_strs(v, "recent_ticket_ids", arena);
+        for (size_t i = 0; i < ids.n && i < PD_MARKER_TICKETS_MAX; i++)
+                m->ticket_ids[m->n_ticket_ids++] = ids.v[i];
 }
 
 pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf,
@@ -972,9 +978,13 @@ static int encode_marker_surveys(avro_value_t *v, const pd_marker_t *m)
                      set_str(&e, "survey_id", r->survey_id) ||
                      set_str(&e, "kind", survey_kind_names[r->kind == PD_SURVEY_CSAT]) ||
                      set_int(&e, "score", r->score) ||
-                     set_long(&e, "at", r->at);
+                     set_long(&e, "at", r->at) ||
+                     set_opt_str(&e, "ticket_id", r->ticket_id);
         }
-        return rc;
+        return rc ||
+               set_opt_long(&s, "deferred_from", m->survey_deferred_from != 0,
+                            m->survey_deferred_from) ||
+               set_int(&s, "deferred", m->surveys_deferred);
 }
 
 static int encode_marker_lists(avro_value_t *v, const pd_marker_t *m)
@@ -1031,6 +1041,8 @@ pd_err_t pd_codec_marker_encode(pd_codec_t *codec, const pd_marker_t *m,
              set_int(&c, "tickets", m->tickets) ||
              set_long(v, "created_at", m->created_at) ||
              set_long(v, "updated_at", m->updated_at);
+        pd_strs_t tickets = {(const char **)m->ticket_ids, m->n_ticket_ids};
+        rc = rc || set_strs(v, "recent_ticket_ids", &tickets);
         if (rc)
                 return PD_ERR_INVALID;
         return write_framed(codec, PD_SCHEMA_MARKER, v, out);

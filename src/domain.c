@@ -158,13 +158,19 @@ int pd_marker_copy(pd_marker_t *dst, const pd_marker_t *src,
                 dst->milestones[i].owner_role =
                     pd_arena_strdup(arena, src->milestones[i].owner_role);
         }
-        for (size_t i = 0; i < src->n_surveys; i++)
+        for (size_t i = 0; i < src->n_surveys; i++) {
                 dst->surveys[i].survey_id =
                     pd_arena_strdup(arena, src->surveys[i].survey_id);
+                dst->surveys[i].ticket_id =
+                    pd_arena_strdup(arena, src->surveys[i].ticket_id);
+        }
         for (size_t i = 0; i < src->n_renewals; i++)
                 dst->renewals[i].contract_id =
                     pd_arena_strdup(arena, src->renewals[i].contract_id);
         for (size_t i = 0; i < src->n_event_ids; i++)
                 dst->event_ids[i] = pd_arena_strdup(arena, src->event_ids[i]);
+        for (size_t i = 0; i < src->n_ticket_ids; i++)
+                dst->ticket_ids[i] =
+                    pd_arena_strdup(arena, src->ticket_ids[i]);
         return 0;
 }

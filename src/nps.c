@@ -72,3 +72,8 @@ bool pd_nps_is_detractor(int32_t score)
 {
         return score >= 0 && score <= 6;
 }
+
+bool pd_nps_is_promoter(int32_t score)
+{
+        return score >= 9 && score <= 10;
+}

@@ -27,5 +27,7 @@ bool pd_csat_add(pd_csat_t *csat, int32_t score);
 bool pd_csat_score(const pd_csat_t *csat, int32_t *percent);
 /* 0-6 */
 bool pd_nps_is_detractor(int32_t score);
+/* 9-10 */
+bool pd_nps_is_promoter(int32_t score);
 
 #endif

@@ -10,9 +10,17 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "schedule.h"
 
 #define PARTITIONS 4
 #define N_CUST     4
+/* The silent customer: a copy of the technical case that sends nothing
+ * after its ImplementationClosed.  It is produced to the technical
+ * customer's partition, whose later events move the stream time past its
+ * six-month slot 1: with the event clock that survey must still fire. */
+#define SILENT      N_CUST
+#define N_ALL       (N_CUST + 1)
+#define SILENT_TWIN 2 /* the technical case, partition 2 */
 
 typedef struct persona_case_s {
         const char *customer;
@@ -105,9 +113,9 @@ static struct {
         char bootstrap[256];
         pd_codec_t *codec;
         pd_arena_t arena;
-        pd_event_t events[N_CUST * N_EVENTS_PER];
+        pd_event_t events[N_CUST * N_EVENTS_PER + 2];
         size_t n_events;
-        int64_t t0[N_CUST];
+        int64_t t0[N_ALL];
 } g;
 
 static int64_t t0_of(int c)
@@ -115,13 +123,30 @@ static int64_t t0_of(int c)
         return it_ms(2024, 1, 15, 9, 0) + (int64_t)c * 3600 * 1000;
 }
 
+static const char *customer_of(int c)
+{
+        return c == SILENT ? "it-cust-silent" : cases[c].customer;
+}
+
+/* Every customer on its own partition (its case index), the silent one on
+ * its twin's. */
+static int32_t partition_of(const char *customer)
+{
+        if (!strcmp(customer, customer_of(SILENT)))
+                return SILENT_TWIN;
+        for (int c = 0; c < N_CUST; c++)
+                if (!strcmp(customer, cases[c].customer))
+                        return c % PARTITIONS;
+        return -1;
+}
+
 static pd_event_t *ev_new(int c, int step, pd_event_kind_t kind, int day)
 {
         pd_event_t *ev = &g.events[g.n_events++];
         memset(ev, 0, sizeof(*ev));
         ev->event_id = pd_uuid5_printf(&g.arena, "it-lifecycle/%s/%d",
-                                       cases[c].customer, step);
-        ev->customer_id = cases[c].customer;
+                                       customer_of(c), step);
+        ev->customer_id = customer_of(c);
         ev->occurred_at = g.t0[c] + (int64_t)day * IT_DAY;
         ev->source = "it";
         ev->kind = kind;
@@ -130,10 +155,10 @@ static pd_event_t *ev_new(int c, int step, pd_event_kind_t kind, int day)
 
 static void sale(int c)
 {
-        const persona_case_t *pc = &cases[c];
+        const persona_case_t *pc = &cases[c == SILENT ? SILENT_TWIN : c];
         pd_event_t *ev = ev_new(c, 0, PD_EV_SALE_CLOSED, 0);
         pd_sale_closed_t *s = &ev->u.sale;
-        s->deal_id = pd_arena_printf(&g.arena, "deal-%s", pc->customer);
+        s->deal_id = pd_arena_printf(&g.arena, "deal-%s", customer_of(c));
         s->products.v = (const char **)pc->products;
         s->products.n = 1;
         s->deal_value = 25000;
@@ -153,7 +178,7 @@ static void sale(int c)
 /* The close survey's id, as the engine derives it. */
 static const char *close_cause(int c)
 {
-        return pd_arena_printf(&g.arena, "%s/survey/%lld/0", cases[c].customer,
+        return pd_arena_printf(&g.arena, "%s/survey/%lld/0", customer_of(c),
                                (long long)(g.t0[c] + D_CLOSE * IT_DAY));
 }
 
@@ -210,6 +235,10 @@ static int setup(void **state)
                 return -1;
         for (int c = 0; c < N_CUST; c++)
                 lifecycle(c);
+        /* The silent customer: a sale and its close, then nothing. */
+        g.t0[SILENT] = t0_of(SILENT);
+        sale(SILENT);
+        ev_new(SILENT, 1, PD_EV_IMPLEMENTATION_CLOSED, D_CLOSE);
         /* Event-time order over all customers, as the importer sends. */
         qsort(g.events, g.n_events, sizeof(g.events[0]), cmp_time);
         return 0;
@@ -232,10 +261,11 @@ static void produce_all(void)
                                                errstr, sizeof(errstr)),
                          PD_OK);
         for (size_t i = 0; i < g.n_events; i++)
-                assert_int_equal(it_produce_event(producer, g.codec,
-                                                  "customer.lifecycle", -1,
-                                                  &g.events[i]),
-                                 0);
+                assert_int_equal(
+                    it_produce_event(producer, g.codec, "customer.lifecycle",
+                                     partition_of(g.events[i].customer_id),
+                                     &g.events[i]),
+                    0);
         assert_int_equal(
             pd_kafka_producer_flush(producer, 30000, errstr, sizeof(errstr)),
             PD_OK);
@@ -263,7 +293,7 @@ static const pd_action_t *find_action(const it_outputs_t *out, const char *id)
 static const pd_event_t *event_of(int c, int step)
 {
         const char *id = pd_uuid5_printf(&g.arena, "it-lifecycle/%s/%d",
-                                         cases[c].customer, step);
+                                         customer_of(c), step);
         for (size_t i = 0; i < g.n_events; i++)
                 if (!strcmp(g.events[i].event_id, id))
                         return &g.events[i];
@@ -275,6 +305,7 @@ static void check_customer(const it_outputs_t *out, int c)
         const persona_case_t *pc = &cases[c];
         const char *cust = pc->customer;
         const pd_event_t *sale_ev = event_of(c, 0);
+        const pd_action_t *ms_a;
         char why[256];
         pd_marker_t m;
 
@@ -310,7 +341,10 @@ static void check_customer(const it_outputs_t *out, int c)
         assert_int_equal(count_kind(out, cust, PD_ACT_ADD_ATTENDEES), 1);
         assert_int_equal(count_kind(out, cust, PD_ACT_ROUTE_TICKET), 1);
         assert_int_equal(count_kind(out, cust, PD_ACT_SEND_SURVEY), 2);
-        assert_int_equal(count_kind(out, cust, PD_ACT_NOTIFY_LEADER), 1);
+        /* The detractor escalation, and one progress summary to the
+         * leader per milestone reminder. */
+        assert_int_equal(count_kind(out, cust, PD_ACT_NOTIFY_LEADER),
+                         1 + pc->milestones_due);
         assert_int_equal(count_kind(out, cust, PD_ACT_PREPARE_RENEWAL), 2);
         assert_int_equal(count_kind(out, cust, PD_ACT_MILESTONE_DUE),
                          pc->milestones_due);
@@ -359,15 +393,66 @@ static void check_customer(const it_outputs_t *out, int c)
                                                      "%s/plan/%s/milestone/%d/"
                                                      "milestone_due",
                                                      cust, plan->plan_id, i));
+                ms_a = find_action(
+                    out, pd_uuid5_printf(
+                             &g.arena, "%s/plan/%s/milestone/%d/notify_leader",
+                             cust, plan->plan_id, i));
                 if (i < pc->milestones_due) {
                         assert_non_null(a);
                         assert_int_equal(a->due_at, plan->milestones[i].due_at);
                         assert_true(a->due_at <= close_at);
+                        assert_non_null(ms_a);
+                        assert_string_equal(
+                            pd_kvs_get(&ms_a->params, "progress"),
+                            pd_arena_printf(&g.arena, "%d/6", i + 1));
+                        assert_string_equal(
+                            pd_kvs_get(&ms_a->params, "project_manager"),
+                            plan->project_manager);
                 } else {
                         assert_null(a);
+                        assert_null(ms_a);
                         assert_true(plan->milestones[i].due_at > close_at);
                 }
         }
+}
+
+/* The silent customer's last event is its close (day 40); its slot 1
+ * (close + 6 months, 10:00 Berlin) fires only because its twin's events
+ * (day 250) move the shared partition's stream time past it. */
+static void check_silent(const it_outputs_t *out)
+{
+        const char *cust = customer_of(SILENT);
+        int64_t close_at = g.t0[SILENT] + D_CLOSE * IT_DAY;
+        int64_t slot1 =
+            pd_schedule_slot_at(close_at, "Europe/Berlin", 1, 6, 600);
+        int64_t last = 0;
+        for (size_t i = 0; i < g.n_events; i++)
+                if (!strcmp(g.events[i].customer_id, cust) &&
+                    g.events[i].occurred_at > last)
+                        last = g.events[i].occurred_at;
+        assert_int_equal(last, close_at);
+        assert_true(slot1 > last);
+        assert_int_equal(
+            it_outputs_marker(out, cust)->partition,
+            it_outputs_marker(out, cases[SILENT_TWIN].customer)->partition);
+        const pd_action_t *a = find_action(
+            out, pd_uuid5_printf(&g.arena, "%s/survey/%lld/1/send_survey", cust,
+                                 (long long)close_at));
+        assert_non_null(a);
+        assert_int_equal(a->due_at, slot1);
+        assert_string_equal(pd_kvs_get(&a->params, "slot"), "1");
+        /* Close 2024-02-24T13:00Z; slot 1 on 2024-08-24 at 10:00 Berlin
+         * (CEST).  Slot 2 (2025-02-24) is past the partition's last event
+         * (day 380 of the twin) and never fired. */
+        char buf[32];
+        pd_schedule_format(slot1, buf, sizeof(buf));
+        assert_string_equal(buf, "2024-08-24T08:00:00Z");
+        assert_int_equal(count_kind(out, cust, PD_ACT_SEND_SURVEY), 2);
+        assert_int_equal(count_kind(out, cust, PD_ACT_ADD_ATTENDEES), 1);
+        assert_int_equal(count_kind(out, cust, PD_ACT_MILESTONE_DUE),
+                         cases[SILENT_TWIN].milestones_due);
+        assert_int_equal(count_kind(out, cust, PD_ACT_NOTIFY_LEADER),
+                         cases[SILENT_TWIN].milestones_due);
 }
 
 static void test_lifecycles(void **state)
@@ -398,9 +483,12 @@ static void test_lifecycles(void **state)
         it_outputs_t out;
         assert_int_equal(it_outputs_read(g.bootstrap, g.codec, &out), 0);
         /* Per customer: 1 add_attendees, 1 route_ticket, 2 send_survey
-         * (close, six-month slot 1), 1 notify_leader, 2 prepare_renewal
-         * (90 and 30 days ahead) = 7, plus its milestone_due count:
-         * 4 x 7 + (4 + 3 + 3 + 3) = 41. */
+         * (close, six-month slot 1), 1 notify_leader (detractor), 2
+         * prepare_renewal (90 and 30 days ahead) = 7, plus per milestone
+         * due a milestone_due and a notify_leader progress summary:
+         * 4 x 7 + 2 x (4 + 3 + 3 + 3) = 54; the silent customer: 1
+         * add_attendees, 2 send_survey, 2 x 3 for its milestones = 9.
+         * 63 in all. */
         if (getenv("IT_VERBOSE"))
                 for (size_t i = 0; i < out.n_actions; i++)
                         fprintf(stderr, "action %s %s %s due=%lld\n",
@@ -408,14 +496,16 @@ static void test_lifecycles(void **state)
                                 pd_action_kind_name(out.actions[i].kind),
                                 out.actions[i].caused_by,
                                 (long long)out.actions[i].due_at);
-        assert_int_equal(out.n_plans, N_CUST);
+        assert_int_equal(out.n_plans, N_ALL);
         size_t want_actions = 0;
         for (int c = 0; c < N_CUST; c++)
-                want_actions += 7 + (size_t)cases[c].milestones_due;
-        assert_int_equal(want_actions, 41);
+                want_actions += 7 + 2 * (size_t)cases[c].milestones_due;
+        want_actions += 3 + 2 * (size_t)cases[SILENT_TWIN].milestones_due;
+        assert_int_equal(want_actions, 63);
         assert_int_equal(out.n_actions, want_actions);
         for (int c = 0; c < N_CUST; c++)
                 check_customer(&out, c);
+        check_silent(&out);
         /* Every changelog record went to its input's partition: the
          * customer's records all share one partition. */
         for (size_t i = 0; i < out.persona.n; i++)
