@@ -199,6 +199,8 @@ static void count_action(pd_worker_t *w, const pd_action_t *a)
                 w->metrics.surveys_close++;
         else
                 w->metrics.surveys_six_monthly++;
+        if (pd_kvs_get(&a->params, "deferred_from"))
+                w->metrics.surveys_deferred++;
 }
 
 static void emit_outputs(pd_worker_t *w, const char *customer,
