@@ -527,14 +527,16 @@ static size_t fire_timers(pd_worker_t *w)
         return total;
 }
 
-/* True when some assigned partition has a timer due (read-only look). */
-static bool timers_due(pd_worker_t *w)
+/* Milliseconds until the earliest timer of an assigned partition is due,
+ * at most cap; 0 when one is due now (read-only look).  On the event clock
+ * a timer in the future waits for a record, not for time: cap. */
+static int64_t timer_wait_ms(pd_worker_t *w, int64_t cap)
 {
         pd_store_txn_t *txn;
-        bool due = false;
+        int64_t wait = cap;
         if (pd_store_txn_begin(w->store, 1, &txn))
-                return false;
-        for (int32_t p = 0; p < w->partitions && !due; p++) {
+                return cap;
+        for (int32_t p = 0; p < w->partitions && wait > 0; p++) {
                 if (!w->assigned[p])
                         continue;
                 int64_t next = pd_store_timer_next(txn, p);
@@ -555,10 +557,13 @@ static bool timers_due(pd_worker_t *w)
                         pd_buf_term(&b);
                         pd_arena_term(&a);
                 }
-                due = next <= now;
+                if (next <= now)
+                        wait = 0;
+                else if (w->conf->clock == PD_CLOCK_WALL && next - now < wait)
+                        wait = next - now;
         }
         pd_store_txn_abort(txn);
-        return due;
+        return wait;
 }
 
 /* ---- commit ------------------------------------------------------------ */
@@ -927,6 +932,11 @@ static pd_err_t turn(pd_worker_t *w, int64_t *idle_since)
         pd_msg_t msg;
         char why[512];
         int timeout = 500;
+        /* Idle: sleep until the next message or the next due timer,
+         * whichever comes first (bounded, so signals and rebalances are
+         * served). */
+        if (!w->open && w->n_assigned)
+                timeout = (int)timer_wait_ms(w, timeout);
         if (w->open) {
                 int64_t left = w->started_ms + w->conf->batch_max_ms - mono_ms();
                 timeout      = left > 0 ? (int)left : 0;
@@ -957,7 +967,7 @@ static pd_err_t turn(pd_worker_t *w, int64_t *idle_since)
                 if (err)
                         return pd_err_class(err) == PD_ERR_CLASS_FATAL ? err
                                                                        : PD_OK;
-        } else if (!w->open && w->n_assigned && timers_due(w)) {
+        } else if (!w->open && w->n_assigned && timer_wait_ms(w, 1) == 0) {
                 if ((err = batch_begin(w)))
                         return pd_err_class(err) == PD_ERR_CLASS_FATAL ? err
                                                                        : PD_OK;
