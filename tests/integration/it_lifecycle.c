@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "harness.h"
 #include "schedule.h"
@@ -455,6 +456,98 @@ static void check_silent(const it_outputs_t *out)
                          cases[SILENT_TWIN].milestones_due);
 }
 
+/* pd-inspect summary --json on the worker's store (as of as_of, NULL: the
+ * default); returns the "rolling" section's parent. */
+static json_t *inspect(const char *store, const char *as_of)
+{
+        char bin[512], out[700];
+        snprintf(out, sizeof(out), "%s/inspect-%s.json", store,
+                 as_of ? as_of : "latest");
+        char *argv[] = {(char *)it_bin("pd-inspect", bin, sizeof(bin)),
+                        "--store",
+                        (char *)store,
+                        "summary",
+                        "--json",
+                        as_of ? "--as-of" : NULL,
+                        (char *)as_of,
+                        NULL};
+        pid_t pid = it_spawn(argv, out);
+        assert_true(pid > 0);
+        assert_int_equal(it_wait(pid, 60000), 0);
+        json_t *root = json_load_file(out, 0, NULL);
+        assert_non_null(root);
+        return root;
+}
+
+static long long jint(json_t *o, const char *a, const char *b)
+{
+        json_t *n = json_object_get(json_object_get(o, a), b);
+        return json_is_integer(n) ? (long long)json_integer_value(n) : -999;
+}
+
+/* Rolling NPS from the store.  The four detractor answers (score 3) came
+ * on day 45 of each case: 2024-02-29 09:00, 10:00, 11:00 and 12:00 UTC
+ * (a leap day).  As of the latest (the default): NPS -100 over 4, one per
+ * persona, split over the plans' project managers.  As of 2024-05-29
+ * 11:00 only the 12:00 answer is younger than 90 days (the 11:00 one is
+ * exactly 90 days old: out); as of 12:00, none. */
+static void check_rolling(const char *store, const it_outputs_t *out)
+{
+        json_t *sum = inspect(store, NULL);
+        json_t *roll = json_object_get(sum, "rolling");
+        assert_string_equal(json_string_value(json_object_get(roll, "as_of")),
+                            "2024-02-29T12:00:00Z");
+        assert_int_equal(jint(roll, "overall", "nps"), -100);
+        assert_int_equal(jint(roll, "overall", "nps_responses"), 4);
+        assert_int_equal(jint(roll, "overall", "csat_responses"), 0);
+        for (int c = 0; c < N_CUST; c++) {
+                json_t *p = json_object_get(json_object_get(roll, "by_persona"),
+                                            pd_axis_name(cases[c].persona));
+                assert_non_null(p);
+                assert_int_equal(
+                    json_integer_value(json_object_get(p, "nps_responses")), 1);
+                assert_int_equal(json_integer_value(json_object_get(p, "nps")),
+                                 -100);
+        }
+        /* Per project manager: each answer under its customer's manager. */
+        long long total = 0;
+        const char *pm;
+        json_t *v;
+        json_object_foreach(json_object_get(roll, "by_project_manager"), pm, v)
+        {
+                long long want = 0;
+                for (int c = 0; c < N_CUST; c++)
+                        for (size_t i = 0; i < out->n_plans; i++)
+                                want +=
+                                    !strcmp(out->plans[i].customer_id,
+                                            cases[c].customer) &&
+                                    !strcmp(out->plans[i].project_manager, pm);
+                assert_int_equal(
+                    json_integer_value(json_object_get(v, "nps_responses")),
+                    want);
+                total += want;
+        }
+        assert_int_equal(total, 4);
+        json_decref(sum);
+
+        sum = inspect(store, "2024-05-29T11:00:00Z");
+        roll = json_object_get(sum, "rolling");
+        assert_int_equal(jint(roll, "overall", "nps_responses"), 1);
+        assert_int_equal(
+            json_integer_value(json_object_get(
+                json_object_get(json_object_get(roll, "by_persona"),
+                                "consulting"),
+                "nps_responses")),
+            1);
+        json_decref(sum);
+        sum = inspect(store, "2024-05-29T12:00:00Z");
+        roll = json_object_get(sum, "rolling");
+        assert_int_equal(jint(roll, "overall", "nps_responses"), 0);
+        assert_true(json_is_null(
+            json_object_get(json_object_get(roll, "overall"), "nps")));
+        json_decref(sum);
+}
+
 static void test_lifecycles(void **state)
 {
         char store[512], metrics[600], log[600];
@@ -506,6 +599,7 @@ static void test_lifecycles(void **state)
         for (int c = 0; c < N_CUST; c++)
                 check_customer(&out, c);
         check_silent(&out);
+        check_rolling(store, &out);
         /* Every changelog record went to its input's partition: the
          * customer's records all share one partition. */
         for (size_t i = 0; i < out.persona.n; i++)
