@@ -649,8 +649,9 @@ static void on_checkpoints(pd_marker_t *m, pd_pstate_t *ps,
                 return;
         if (m->stage == PD_STAGE_IMPLEMENTING && m->project_manager)
                 pd_planner_release(ps, m->project_manager);
-        m->stage          = PD_STAGE_CHURNED;
-        m->next_survey_at = 0;
+        m->stage                = PD_STAGE_CHURNED;
+        m->next_survey_at       = 0;
+        m->survey_deferred_from = 0;
         for (size_t i = 0; i < m->n_milestones; i++)
                 m->milestones[i].fired = true;
 }
