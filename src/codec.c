@@ -853,12 +853,12 @@ static void decode_marker_surveys(avro_value_t *v, pd_arena_t *arena,
                 r->survey_id          = get_str(&e, "survey_id", arena);
                 r->kind  = kind && !strcmp(kind, "CSAT") ? PD_SURVEY_CSAT
                                                          : PD_SURVEY_NPS;
-                r->score     = get_int(&e, "score");
-                r->at        = get_long(&e, "at");
+                r->score = get_int(&e, "score");
+                r->at = get_long(&e, "at");
                 r->ticket_id = get_opt_str(&e, "ticket_id", arena);
         }
         m->survey_deferred_from = get_opt_long(&s, "deferred_from", 0);
-        m->surveys_deferred     = get_int(&s, "deferred");
+        m->surveys_deferred = get_int(&s, "deferred");
 }
 
 static void decode_marker_lists(avro_value_t *v, pd_arena_t *arena,
@@ -976,7 +976,8 @@ static int encode_marker_surveys(avro_value_t *v, const pd_marker_t *m)
                 avro_value_t e;
                 rc = avro_value_append(&a, &e, NULL) ||
                      set_str(&e, "survey_id", r->survey_id) ||
-                     set_str(&e, "kind", survey_kind_names[r->kind == PD_SURVEY_CSAT]) ||
+                     set_str(&e, "kind",
+                             survey_kind_names[r->kind == PD_SURVEY_CSAT]) ||
                      set_int(&e, "score", r->score) ||
                      set_long(&e, "at", r->at) ||
                      set_opt_str(&e, "ticket_id", r->ticket_id);

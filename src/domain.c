@@ -170,7 +170,6 @@ int pd_marker_copy(pd_marker_t *dst, const pd_marker_t *src,
         for (size_t i = 0; i < src->n_event_ids; i++)
                 dst->event_ids[i] = pd_arena_strdup(arena, src->event_ids[i]);
         for (size_t i = 0; i < src->n_ticket_ids; i++)
-                dst->ticket_ids[i] =
-                    pd_arena_strdup(arena, src->ticket_ids[i]);
+                dst->ticket_ids[i] = pd_arena_strdup(arena, src->ticket_ids[i]);
         return 0;
 }

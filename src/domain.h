@@ -133,7 +133,7 @@ typedef struct pd_event_s {
 #define PD_MARKER_EVENT_IDS_MAX 64
 #define PD_MARKER_RENEWALS_MAX 8
 #define PD_MARKER_MILESTONES_MAX 16
-#define PD_MARKER_TICKETS_MAX 16
+#define PD_MARKER_TICKETS_MAX    16
 
 typedef struct pd_evidence_s {
         const char *signal;   /* e.g. "checkpoint:migrating_from=spreadsheets" */

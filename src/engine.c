@@ -168,7 +168,7 @@ static void close_implementation(const pd_engine_t *eng, pd_marker_t *m,
         /* The plan is done: its open milestones need no more reminders. */
         for (size_t i = 0; i < m->n_milestones; i++)
                 m->milestones[i].fired = true;
-        m->close_at             = at;
+        m->close_at = at;
         m->survey_deferred_from = 0; /* a new anchor: old slots are gone */
         request_survey(eng, m, arena, out, 0, at, 0, at, why);
 }
@@ -188,7 +188,7 @@ static void fire_survey(const pd_engine_t *eng, pd_marker_t *m, int64_t now,
         while (slot_at(eng, m, k + 1) <= now)
                 k++;
         bool pending = m->survey_deferred_from && k == m->next_slot;
-        int64_t due  = pending ? m->next_survey_at : slot_at(eng, m, k);
+        int64_t due = pending ? m->next_survey_at : slot_at(eng, m, k);
         int64_t from = pending ? m->survey_deferred_from : 0;
         const char *why =
             k == 0 ? close_why
@@ -535,7 +535,7 @@ static bool record_survey(pd_marker_t *m, const pd_event_t *ev)
                 if (ev->occurred_at < m->surveys[i].at)
                         return false;
                 m->surveys[i].score = s->score;
-                m->surveys[i].at    = ev->occurred_at;
+                m->surveys[i].at = ev->occurred_at;
                 return true;
         }
         if (m->n_surveys == PD_MARKER_SURVEYS_MAX) {
@@ -649,8 +649,8 @@ static void on_checkpoints(pd_marker_t *m, pd_pstate_t *ps,
                 return;
         if (m->stage == PD_STAGE_IMPLEMENTING && m->project_manager)
                 pd_planner_release(ps, m->project_manager);
-        m->stage                = PD_STAGE_CHURNED;
-        m->next_survey_at       = 0;
+        m->stage = PD_STAGE_CHURNED;
+        m->next_survey_at = 0;
         m->survey_deferred_from = 0;
         for (size_t i = 0; i < m->n_milestones; i++)
                 m->milestones[i].fired = true;

@@ -892,7 +892,7 @@ pd_err_t pd_worker_new(const pd_config_t *conf, pd_worker_t **workerp,
         w->econf.survey_local_minute    = conf->survey_local_minute;
         w->econf.survey_interval_months = conf->survey_interval_months;
         w->econf.close_on_last_milestone = conf->close_on_last_milestone;
-        w->econf.survey_min_gap_days     = conf->survey_min_gap_days;
+        w->econf.survey_min_gap_days = conf->survey_min_gap_days;
         memcpy(w->econf.renewal_lead_days, conf->renewal_lead_days,
                sizeof(w->econf.renewal_lead_days));
         w->eng.conf    = &w->econf;

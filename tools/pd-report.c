@@ -142,11 +142,11 @@ static json_t *as_json(report_t *r)
 {
         return json_pack(
             "{s:O, s:I, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:I, s:I, s:I}",
-            "plans_by_persona_template", r->plans_by_template, "plan_extensions",
-            (json_int_t)r->extends, "plans_by_project_manager", r->plans_by_pm,
-            "actions_by_kind", r->actions, "surveys", r->surveys,
-            "leader_by_topic", r->leader, "tickets_by_queue", r->queues,
-            "dead_letters_by_class", r->dlq,
+            "plans_by_persona_template", r->plans_by_template,
+            "plan_extensions", (json_int_t)r->extends,
+            "plans_by_project_manager", r->plans_by_pm, "actions_by_kind",
+            r->actions, "surveys", r->surveys, "leader_by_topic", r->leader,
+            "tickets_by_queue", r->queues, "dead_letters_by_class", r->dlq,
             "dead_letter_reasons", r->dlq_reasons, "output_records",
             (json_int_t)r->records, "repeated_ids", (json_int_t)r->repeated,
             "undecodable", (json_int_t)r->undecodable);
@@ -181,9 +181,15 @@ int main(int argc, char **argv)
         }
         report_t r = {0};
         pd_arena_init(&r.arena);
-        json_t **objs[] = {&r.plans_by_template, &r.plans_by_pm, &r.actions,
-                           &r.surveys,           &r.dlq,         &r.dlq_reasons,
-                           &r.queues,            &r.seen,        &r.leader};
+        json_t **objs[] = {&r.plans_by_template,
+                           &r.plans_by_pm,
+                           &r.actions,
+                           &r.surveys,
+                           &r.dlq,
+                           &r.dlq_reasons,
+                           &r.queues,
+                           &r.seen,
+                           &r.leader};
         for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
                 *objs[i] = json_object();
         if (pd_codec_new(NULL, &r.codec, errstr, sizeof(errstr))) {
