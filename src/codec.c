@@ -54,15 +54,15 @@ const char *pd_codec_schema_json(pd_schema_t schema)
 pd_err_t pd_codec_new(const int32_t *ids, pd_codec_t **codecp, char *errstr,
                       size_t errstr_size)
 {
-        pd_err_t err      = PD_OK;
+        pd_err_t err = PD_OK;
         pd_codec_t *codec = calloc(1, sizeof(*codec));
         if (!codec)
                 return PD_ERR_NOMEM;
         for (int i = 0; i < PD_SCHEMA__CNT; i++) {
-                codec->ids[i]    = ids ? ids[i] : i + 1;
+                codec->ids[i] = ids ? ids[i] : i + 1;
                 const char *json = pd_codec_schema_json((pd_schema_t)i);
-                if (!json || avro_schema_from_json_length(
-                                 json, strlen(json), &codec->schema[i])) {
+                if (!json || avro_schema_from_json_length(json, strlen(json),
+                                                          &codec->schema[i])) {
                         fmt(errstr, errstr_size, "schemas/%s.avsc: %s",
                             schema_names[i],
                             json ? avro_strerror() : "not embedded");
@@ -72,8 +72,7 @@ pd_err_t pd_codec_new(const int32_t *ids, pd_codec_t **codecp, char *errstr,
                 codec->iface[i] =
                     avro_generic_class_from_schema(codec->schema[i]);
                 if (!codec->iface[i] ||
-                    avro_generic_value_new(codec->iface[i],
-                                           &codec->value[i])) {
+                    avro_generic_value_new(codec->iface[i], &codec->value[i])) {
                         fmt(errstr, errstr_size, "schemas/%s.avsc: %s",
                             schema_names[i], avro_strerror());
                         err = PD_ERR_CONFIG;
@@ -157,7 +156,7 @@ static void path_format(const cursor_t *c, char *buf, size_t size,
                         const char *dflt)
 {
         size_t n = 0;
-        buf[0]   = '\0';
+        buf[0] = '\0';
         for (int i = 0; i < c->depth && i < MAX_DEPTH + 2 && n < size; i++) {
                 int w = snprintf(buf + n, size - n, "%s%s", i ? "." : "",
                                  c->names[i]);
@@ -178,8 +177,8 @@ static avro_schema_t target(avro_schema_t s)
         return is_avro_link(s) ? avro_schema_link_target(s) : s;
 }
 
-static int walk_blocks(cursor_t *c, avro_schema_t items, int is_map,
-                       int depth, char *why, size_t why_size)
+static int walk_blocks(cursor_t *c, avro_schema_t items, int is_map, int depth,
+                       char *why, size_t why_size)
 {
         for (;;) {
                 int64_t count;
@@ -200,8 +199,7 @@ static int walk_blocks(cursor_t *c, avro_schema_t items, int is_map,
                 }
                 /* Every item takes at least one byte unless it is null:
                  * bound the count by the bytes left. */
-                if (count > c->end - c->p + 1 &&
-                    !is_avro_null(target(items))) {
+                if (count > c->end - c->p + 1 && !is_avro_null(target(items))) {
                         snprintf(why, why_size,
                                  "item count %lld exceeds message",
                                  (long long)count);
@@ -214,8 +212,8 @@ static int walk_blocks(cursor_t *c, avro_schema_t items, int is_map,
                 }
                 for (int64_t i = 0; i < count; i++) {
                         int64_t klen;
-                        if (is_map && (read_varint(c, &klen) ||
-                                       skip(c, klen))) {
+                        if (is_map &&
+                            (read_varint(c, &klen) || skip(c, klen))) {
                                 snprintf(why, why_size,
                                          "map key length out of range");
                                 return -1;
@@ -296,9 +294,13 @@ static int walk(cursor_t *c, avro_schema_t s, int depth, char *why,
                 }
                 return 0;
         case AVRO_FLOAT:
-                return skip(c, 4) ? (snprintf(why, why_size, "truncated float"), -1) : 0;
+                return skip(c, 4)
+                           ? (snprintf(why, why_size, "truncated float"), -1)
+                           : 0;
         case AVRO_DOUBLE:
-                return skip(c, 8) ? (snprintf(why, why_size, "truncated double"), -1) : 0;
+                return skip(c, 8)
+                           ? (snprintf(why, why_size, "truncated double"), -1)
+                           : 0;
         case AVRO_STRING:
         case AVRO_BYTES:
                 if (read_varint(c, &v)) {
@@ -329,11 +331,11 @@ static int walk(cursor_t *c, avro_schema_t s, int depth, char *why,
         case AVRO_UNION:
                 return walk_union(c, s, depth, why, why_size);
         case AVRO_ARRAY:
-                return walk_blocks(c, avro_schema_array_items(s), 0, depth,
-                                   why, why_size);
+                return walk_blocks(c, avro_schema_array_items(s), 0, depth, why,
+                                   why_size);
         case AVRO_MAP:
-                return walk_blocks(c, avro_schema_map_values(s), 1, depth,
-                                   why, why_size);
+                return walk_blocks(c, avro_schema_map_values(s), 1, depth, why,
+                                   why_size);
         default:
                 snprintf(why, why_size, "unsupported schema type");
                 return -1;
@@ -379,8 +381,8 @@ static pd_err_t read_framed(pd_codec_t *codec, pd_schema_t which,
         }
         avro_value_t *value = &codec->value[which];
         avro_value_reset(value);
-        avro_reader_t reader =
-            avro_reader_memory((const char *)b + WIRE_HDR, (int64_t)(len - WIRE_HDR));
+        avro_reader_t reader = avro_reader_memory((const char *)b + WIRE_HDR,
+                                                  (int64_t)(len - WIRE_HDR));
         int rc = avro_value_read(reader, value);
         avro_reader_free(reader);
         if (rc) {
@@ -402,13 +404,13 @@ static pd_err_t write_framed(pd_codec_t *codec, pd_schema_t which,
         if (!p)
                 return PD_ERR_NOMEM;
         uint32_t id = (uint32_t)codec->ids[which];
-        p[0]        = WIRE_MAGIC;
-        p[1]        = (char)(id >> 24);
-        p[2]        = (char)(id >> 16);
-        p[3]        = (char)(id >> 8);
-        p[4]        = (char)id;
+        p[0] = WIRE_MAGIC;
+        p[1] = (char)(id >> 24);
+        p[2] = (char)(id >> 16);
+        p[3] = (char)(id >> 8);
+        p[4] = (char)id;
         avro_writer_t w = avro_writer_memory(p + WIRE_HDR, (int64_t)size);
-        int rc          = avro_value_write(w, value);
+        int rc = avro_value_write(w, value);
         avro_writer_free(w);
         if (rc)
                 return PD_ERR_INVALID;
@@ -430,7 +432,7 @@ static avro_value_t field(avro_value_t *rec, const char *name)
 static const char *str_of(avro_value_t *v, pd_arena_t *arena)
 {
         const char *s = NULL;
-        size_t size   = 0;
+        size_t size = 0;
         if (!v->iface || avro_value_get_string(v, &s, &size) || !s)
                 return NULL;
         /* size counts the terminating NUL; embedded NULs truncate. */
@@ -448,7 +450,7 @@ static const char *get_str(avro_value_t *rec, const char *name,
 static bool get_opt(avro_value_t *rec, const char *name, avro_value_t *branch)
 {
         avro_value_t u = field(rec, name);
-        int disc       = 0;
+        int disc = 0;
         if (!u.iface || avro_value_get_discriminant(&u, &disc) || disc == 0)
                 return false;
         return avro_value_get_current_branch(&u, branch) == 0;
@@ -463,7 +465,7 @@ static const char *get_opt_str(avro_value_t *rec, const char *name,
 
 static int64_t get_long(avro_value_t *rec, const char *name)
 {
-        int64_t v      = 0;
+        int64_t v = 0;
         avro_value_t f = field(rec, name);
         if (f.iface)
                 avro_value_get_long(&f, &v);
@@ -481,7 +483,7 @@ static int64_t get_opt_long(avro_value_t *rec, const char *name, int64_t dflt)
 
 static int32_t get_int(avro_value_t *rec, const char *name)
 {
-        int32_t v      = 0;
+        int32_t v = 0;
         avro_value_t f = field(rec, name);
         if (f.iface)
                 avro_value_get_int(&f, &v);
@@ -490,7 +492,7 @@ static int32_t get_int(avro_value_t *rec, const char *name)
 
 static double get_double(avro_value_t *rec, const char *name)
 {
-        double v       = 0;
+        double v = 0;
         avro_value_t f = field(rec, name);
         if (f.iface)
                 avro_value_get_double(&f, &v);
@@ -499,7 +501,7 @@ static double get_double(avro_value_t *rec, const char *name)
 
 static bool get_bool(avro_value_t *rec, const char *name)
 {
-        int v          = 0;
+        int v = 0;
         avro_value_t f = field(rec, name);
         if (f.iface)
                 avro_value_get_boolean(&f, &v);
@@ -508,7 +510,7 @@ static bool get_bool(avro_value_t *rec, const char *name)
 
 static int get_enum(avro_value_t *rec, const char *name)
 {
-        int v          = 0;
+        int v = 0;
         avro_value_t f = field(rec, name);
         if (f.iface)
                 avro_value_get_enum(&f, &v);
@@ -526,10 +528,10 @@ static size_t size_of(avro_value_t *v)
 static pd_strs_t get_strs(avro_value_t *rec, const char *name,
                           pd_arena_t *arena)
 {
-        pd_strs_t out  = {0};
+        pd_strs_t out = {0};
         avro_value_t a = field(rec, name);
-        size_t n       = size_of(&a);
-        out.v          = pd_arena_alloc(arena, (n ? n : 1) * sizeof(char *));
+        size_t n = size_of(&a);
+        out.v = pd_arena_alloc(arena, (n ? n : 1) * sizeof(char *));
         for (size_t i = 0; out.v && i < n; i++) {
                 avro_value_t e;
                 if (!avro_value_get_by_index(&a, i, &e, NULL))
@@ -540,16 +542,16 @@ static pd_strs_t get_strs(avro_value_t *rec, const char *name,
 
 static pd_kvs_t get_map(avro_value_t *rec, const char *name, pd_arena_t *arena)
 {
-        pd_kvs_t out   = {0};
+        pd_kvs_t out = {0};
         avro_value_t m = field(rec, name);
-        size_t n       = size_of(&m);
-        out.v          = pd_arena_alloc(arena, (n ? n : 1) * sizeof(pd_kv_t));
+        size_t n = size_of(&m);
+        out.v = pd_arena_alloc(arena, (n ? n : 1) * sizeof(pd_kv_t));
         for (size_t i = 0; out.v && i < n; i++) {
                 avro_value_t e;
                 const char *key = NULL;
                 if (avro_value_get_by_index(&m, i, &e, &key))
                         continue;
-                out.v[out.n].key   = pd_arena_strdup(arena, key);
+                out.v[out.n].key = pd_arena_strdup(arena, key);
                 out.v[out.n].value = str_of(&e, arena);
                 out.n++;
         }
@@ -624,7 +626,7 @@ static int set_enum(avro_value_t *rec, const char *name, int v)
 
 static int set_strs(avro_value_t *rec, const char *name, const pd_strs_t *ss)
 {
-        int rc         = 0;
+        int rc = 0;
         avro_value_t a = field(rec, name);
         for (size_t i = 0; a.iface && i < ss->n && !rc; i++) {
                 avro_value_t e;
@@ -636,13 +638,13 @@ static int set_strs(avro_value_t *rec, const char *name, const pd_strs_t *ss)
 
 static int set_map(avro_value_t *rec, const char *name, const pd_kvs_t *kvs)
 {
-        int rc         = 0;
+        int rc = 0;
         avro_value_t m = field(rec, name);
         for (size_t i = 0; m.iface && i < kvs->n && !rc; i++) {
                 avro_value_t e;
                 rc = avro_value_add(&m, kvs->v[i].key, &e, NULL, NULL) ||
-                     avro_value_set_string(
-                         &e, kvs->v[i].value ? kvs->v[i].value : "");
+                     avro_value_set_string(&e, kvs->v[i].value ? kvs->v[i].value
+                                                               : "");
         }
         return m.iface ? rc : -1;
 }
@@ -650,22 +652,21 @@ static int set_map(avro_value_t *rec, const char *name, const pd_kvs_t *kvs)
 /* ---- LifecycleEvent ----------------------------------------------------
  * The payload union's branches are in pd_event_kind_t order. */
 
-static void decode_sale(avro_value_t *p, pd_arena_t *arena,
-                        pd_sale_closed_t *s)
+static void decode_sale(avro_value_t *p, pd_arena_t *arena, pd_sale_closed_t *s)
 {
         avro_value_t b;
-        s->deal_id     = get_str(p, "deal_id", arena);
-        s->products    = get_strs(p, "products", arena);
-        s->deal_value  = get_double(p, "deal_value");
-        s->currency    = get_str(p, "currency", arena);
-        s->sector      = get_opt_str(p, "sector", arena);
-        s->employees   = get_opt_long(p, "employees", -1);
-        s->revenue     = -1;
+        s->deal_id = get_str(p, "deal_id", arena);
+        s->products = get_strs(p, "products", arena);
+        s->deal_value = get_double(p, "deal_value");
+        s->currency = get_str(p, "currency", arena);
+        s->sector = get_opt_str(p, "sector", arena);
+        s->employees = get_opt_long(p, "employees", -1);
+        s->revenue = -1;
         if (get_opt(p, "revenue_millions", &b))
                 avro_value_get_double(&b, &s->revenue);
-        s->country     = get_opt_str(p, "country", arena);
-        s->region      = get_opt_str(p, "region", arena);
-        s->time_zone   = get_opt_str(p, "time_zone", arena);
+        s->country = get_opt_str(p, "country", arena);
+        s->region = get_opt_str(p, "region", arena);
+        s->time_zone = get_opt_str(p, "time_zone", arena);
         s->sales_owner = get_opt_str(p, "sales_owner", arena);
         s->checkpoints = get_map(p, "checkpoints", arena);
 }
@@ -681,16 +682,16 @@ static void decode_payload(avro_value_t *p, pd_arena_t *arena, pd_event_t *ev)
                 break;
         case PD_EV_TICKET_OPENED:
                 ev->u.ticket.ticket_id = get_str(p, "ticket_id", arena);
-                ev->u.ticket.category  = get_opt_str(p, "category", arena);
-                ev->u.ticket.subject   = get_opt_str(p, "subject", arena);
-                ev->u.ticket.text      = get_opt_str(p, "text", arena);
-                ev->u.ticket.priority  = get_opt_str(p, "priority", arena);
-                ev->u.ticket.channel   = get_opt_str(p, "channel", arena);
-                ev->u.ticket.language  = get_opt_str(p, "language", arena);
+                ev->u.ticket.category = get_opt_str(p, "category", arena);
+                ev->u.ticket.subject = get_opt_str(p, "subject", arena);
+                ev->u.ticket.text = get_opt_str(p, "text", arena);
+                ev->u.ticket.priority = get_opt_str(p, "priority", arena);
+                ev->u.ticket.channel = get_opt_str(p, "channel", arena);
+                ev->u.ticket.language = get_opt_str(p, "language", arena);
                 break;
         case PD_EV_SURVEY_RETURNED:
                 ev->u.survey.survey_id = get_opt_str(p, "survey_id", arena);
-                ev->u.survey.kind  = (pd_survey_kind_t)get_enum(p, "kind");
+                ev->u.survey.kind = (pd_survey_kind_t)get_enum(p, "kind");
                 ev->u.survey.score = get_int(p, "score");
                 ev->u.survey.comment = get_opt_str(p, "comment", arena);
                 break;
@@ -698,7 +699,7 @@ static void decode_payload(avro_value_t *p, pd_arena_t *arena, pd_event_t *ev)
                 ev->u.renewal.contract_id = get_str(p, "contract_id", arena);
                 ev->u.renewal.renewal_date = get_long(p, "renewal_date");
                 ev->u.renewal.annual_value = get_double(p, "annual_value");
-                ev->u.renewal.auto_renew   = get_bool(p, "auto_renew");
+                ev->u.renewal.auto_renew = get_bool(p, "auto_renew");
                 break;
         case PD_EV_CHECKPOINTS_RECORDED:
                 ev->u.checkpoints = get_map(p, "checkpoints", arena);
@@ -710,8 +711,8 @@ static void decode_payload(avro_value_t *p, pd_arena_t *arena, pd_event_t *ev)
 }
 
 pd_err_t pd_codec_event_decode(pd_codec_t *codec, const void *buf, size_t len,
-                               pd_arena_t *arena, pd_event_t *ev,
-                               char *errstr, size_t errstr_size)
+                               pd_arena_t *arena, pd_event_t *ev, char *errstr,
+                               size_t errstr_size)
 {
         avro_value_t *v;
         pd_err_t err = read_framed(codec, PD_SCHEMA_LIFECYCLE, buf, len, &v,
@@ -719,12 +720,12 @@ pd_err_t pd_codec_event_decode(pd_codec_t *codec, const void *buf, size_t len,
         if (err)
                 return err;
         memset(ev, 0, sizeof(*ev));
-        ev->event_id    = get_str(v, "event_id", arena);
+        ev->event_id = get_str(v, "event_id", arena);
         ev->customer_id = get_str(v, "customer_id", arena);
         ev->occurred_at = get_long(v, "occurred_at");
-        ev->source      = get_str(v, "source", arena);
-        avro_value_t u  = field(v, "payload"), p;
-        int disc        = 0;
+        ev->source = get_str(v, "source", arena);
+        avro_value_t u = field(v, "payload"), p;
+        int disc = 0;
         avro_value_get_discriminant(&u, &disc);
         avro_value_get_current_branch(&u, &p);
         ev->kind = (pd_event_kind_t)disc;
@@ -735,18 +736,18 @@ pd_err_t pd_codec_event_decode(pd_codec_t *codec, const void *buf, size_t len,
 static int encode_sale(avro_value_t *p, const pd_sale_closed_t *s)
 {
         avro_value_t b;
-        int rc = set_str(p, "deal_id", s->deal_id) ||
-                 set_strs(p, "products", &s->products) ||
-                 set_double(p, "deal_value", s->deal_value) ||
-                 set_str(p, "currency", s->currency ? s->currency : "USD") ||
-                 set_opt_str(p, "sector", s->sector) ||
-                 set_opt_long(p, "employees", s->employees >= 0,
-                              s->employees) ||
-                 set_opt_str(p, "country", s->country) ||
-                 set_opt_str(p, "region", s->region) ||
-                 set_opt_str(p, "time_zone", s->time_zone) ||
-                 set_opt_str(p, "sales_owner", s->sales_owner) ||
-                 set_map(p, "checkpoints", &s->checkpoints);
+        int rc =
+            set_str(p, "deal_id", s->deal_id) ||
+            set_strs(p, "products", &s->products) ||
+            set_double(p, "deal_value", s->deal_value) ||
+            set_str(p, "currency", s->currency ? s->currency : "USD") ||
+            set_opt_str(p, "sector", s->sector) ||
+            set_opt_long(p, "employees", s->employees >= 0, s->employees) ||
+            set_opt_str(p, "country", s->country) ||
+            set_opt_str(p, "region", s->region) ||
+            set_opt_str(p, "time_zone", s->time_zone) ||
+            set_opt_str(p, "sales_owner", s->sales_owner) ||
+            set_map(p, "checkpoints", &s->checkpoints);
         if (!rc)
                 rc = set_opt(p, "revenue_millions", s->revenue >= 0, &b) ||
                      (s->revenue >= 0 && avro_value_set_double(&b, s->revenue));
@@ -755,9 +756,9 @@ static int encode_sale(avro_value_t *p, const pd_sale_closed_t *s)
 
 static int encode_payload(avro_value_t *p, const pd_event_t *ev)
 {
-        const pd_ticket_opened_t *t  = &ev->u.ticket;
+        const pd_ticket_opened_t *t = &ev->u.ticket;
         const pd_survey_returned_t *s = &ev->u.survey;
-        const pd_renewal_due_t *r    = &ev->u.renewal;
+        const pd_renewal_due_t *r = &ev->u.renewal;
         switch (ev->kind) {
         case PD_EV_SALE_CLOSED:
                 return encode_sale(p, &ev->u.sale);
@@ -817,63 +818,66 @@ static void decode_marker_plan(avro_value_t *v, pd_arena_t *arena,
         avro_value_t p;
         if (!get_opt(v, "plan", &p))
                 return;
-        m->plan_id         = get_str(&p, "plan_id", arena);
-        m->plan_template   = get_str(&p, "template", arena);
+        m->plan_id = get_str(&p, "plan_id", arena);
+        m->plan_template = get_str(&p, "template", arena);
         m->project_manager = get_str(&p, "project_manager", arena);
         m->plan_started_at = get_long(&p, "started_at");
-        avro_value_t a     = field(&p, "milestones");
-        size_t n           = size_of(&a);
+        avro_value_t a = field(&p, "milestones");
+        size_t n = size_of(&a);
         for (size_t i = 0; i < n && i < PD_MARKER_MILESTONES_MAX; i++) {
                 avro_value_t e;
                 avro_value_get_by_index(&a, i, &e, NULL);
                 pd_milestone_t *ms = &m->milestones[m->n_milestones++];
-                ms->name           = get_str(&e, "name", arena);
-                ms->owner_role     = get_str(&e, "owner_role", arena);
-                ms->due_at         = get_long(&e, "due_at");
-                ms->fired          = get_bool(&e, "fired");
+                ms->name = get_str(&e, "name", arena);
+                ms->owner_role = get_str(&e, "owner_role", arena);
+                ms->due_at = get_long(&e, "due_at");
+                ms->fired = get_bool(&e, "fired");
         }
 }
 
 static void decode_marker_surveys(avro_value_t *v, pd_arena_t *arena,
                                   pd_marker_t *m)
 {
-        avro_value_t s   = field(v, "surveys");
-        m->close_at       = get_opt_long(&s, "close_at", 0);
-        m->next_slot      = get_int(&s, "next_slot");
+        avro_value_t s = field(v, "surveys");
+        m->close_at = get_opt_long(&s, "close_at", 0);
+        m->next_slot = get_int(&s, "next_slot");
         m->next_survey_at = get_opt_long(&s, "next_survey_at", 0);
         m->last_survey_at = get_opt_long(&s, "last_survey_at", 0);
-        m->surveys_sent   = get_int(&s, "sent");
-        avro_value_t a    = field(&s, "results");
-        size_t n          = size_of(&a);
+        m->surveys_sent = get_int(&s, "sent");
+        avro_value_t a = field(&s, "results");
+        size_t n = size_of(&a);
         for (size_t i = 0; i < n && i < PD_MARKER_SURVEYS_MAX; i++) {
                 avro_value_t e;
                 avro_value_get_by_index(&a, i, &e, NULL);
                 pd_survey_result_t *r = &m->surveys[m->n_surveys++];
-                const char *kind      = get_str(&e, "kind", arena);
-                r->survey_id          = get_str(&e, "survey_id", arena);
-                r->kind  = kind && !strcmp(kind, "CSAT") ? PD_SURVEY_CSAT
-                                                         : PD_SURVEY_NPS;
+                const char *kind = get_str(&e, "kind", arena);
+                r->survey_id = get_str(&e, "survey_id", arena);
+                r->kind = kind && !strcmp(kind, "CSAT") ? PD_SURVEY_CSAT
+                                                        : PD_SURVEY_NPS;
                 r->score = get_int(&e, "score");
-                r->at    = get_long(&e, "at");
+                r->at = get_long(&e, "at");
+                r->ticket_id = get_opt_str(&e, "ticket_id", arena);
         }
+        m->survey_deferred_from = get_opt_long(&s, "deferred_from", 0);
+        m->surveys_deferred = get_int(&s, "deferred");
 }
 
 static void decode_marker_lists(avro_value_t *v, pd_arena_t *arena,
                                 pd_marker_t *m)
 {
         avro_value_t a = field(v, "evidence");
-        size_t n       = size_of(&a);
+        size_t n = size_of(&a);
         for (size_t i = 0; i < n && i < PD_MARKER_EVIDENCE_MAX; i++) {
                 avro_value_t e;
                 avro_value_get_by_index(&a, i, &e, NULL);
                 pd_evidence_t *ev = &m->evidence[m->n_evidence++];
-                ev->signal        = get_str(&e, "signal", arena);
+                ev->signal = get_str(&e, "signal", arena);
                 ev->axis = pd_axis_parse(get_str(&e, "axis", arena));
                 if (ev->axis == PD_AXIS__CNT)
                         ev->axis = PD_AXIS_SIMPLICITY;
-                ev->weight   = get_double(&e, "weight");
+                ev->weight = get_double(&e, "weight");
                 ev->event_id = get_str(&e, "event_id", arena);
-                ev->at       = get_long(&e, "at");
+                ev->at = get_long(&e, "at");
         }
         a = field(v, "renewals");
         n = size_of(&a);
@@ -881,20 +885,22 @@ static void decode_marker_lists(avro_value_t *v, pd_arena_t *arena,
                 avro_value_t e;
                 avro_value_get_by_index(&a, i, &e, NULL);
                 pd_renewal_t *r = &m->renewals[m->n_renewals++];
-                r->contract_id  = get_str(&e, "contract_id", arena);
+                r->contract_id = get_str(&e, "contract_id", arena);
                 r->renewal_date = get_long(&e, "renewal_date");
                 r->annual_value = get_double(&e, "annual_value");
-                r->auto_renew   = get_bool(&e, "auto_renew");
-                r->leads_fired  = get_int(&e, "leads_fired");
+                r->auto_renew = get_bool(&e, "auto_renew");
+                r->leads_fired = get_int(&e, "leads_fired");
         }
         pd_strs_t ids = get_strs(v, "recent_event_ids", arena);
         for (size_t i = 0; i < ids.n && i < PD_MARKER_EVENT_IDS_MAX; i++)
                 m->event_ids[m->n_event_ids++] = ids.v[i];
+        ids = get_strs(v, "recent_ticket_ids", arena);
+        for (size_t i = 0; i < ids.n && i < PD_MARKER_TICKETS_MAX; i++)
+                m->ticket_ids[m->n_ticket_ids++] = ids.v[i];
 }
 
-pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf,
-                                size_t len, pd_arena_t *arena,
-                                pd_marker_t *m, char *errstr,
+pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf, size_t len,
+                                pd_arena_t *arena, pd_marker_t *m, char *errstr,
                                 size_t errstr_size)
 {
         avro_value_t *v;
@@ -903,30 +909,30 @@ pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf,
         if (err)
                 return err;
         memset(m, 0, sizeof(*m));
-        m->customer_id   = get_str(v, "customer_id", arena);
+        m->customer_id = get_str(v, "customer_id", arena);
         m->model_version = get_int(v, "model_version");
-        avro_value_t sc  = field(v, "scores");
+        avro_value_t sc = field(v, "scores");
         for (int i = 0; i < PD_AXIS__CNT; i++)
                 m->axis[i] = get_double(&sc, pd_axis_name((pd_axis_t)i));
         m->dominant = pd_axis_parse(get_str(v, "dominant", arena));
         if (m->dominant == PD_AXIS__CNT)
                 m->dominant = PD_AXIS_SIMPLICITY;
-        m->margin    = get_double(v, "margin");
-        m->stage     = (pd_stage_t)get_enum(v, "stage");
+        m->margin = get_double(v, "margin");
+        m->stage = (pd_stage_t)get_enum(v, "stage");
         m->time_zone = get_opt_str(v, "time_zone", arena);
-        m->region    = get_opt_str(v, "region", arena);
-        m->country   = get_opt_str(v, "country", arena);
-        m->language  = get_opt_str(v, "language", arena);
-        m->sector    = get_opt_str(v, "sector", arena);
+        m->region = get_opt_str(v, "region", arena);
+        m->country = get_opt_str(v, "country", arena);
+        m->language = get_opt_str(v, "language", arena);
+        m->sector = get_opt_str(v, "sector", arena);
         decode_marker_plan(v, arena, m);
         decode_marker_surveys(v, arena, m);
         decode_marker_lists(v, arena, m);
         avro_value_t c = field(v, "counters");
-        m->events      = get_int(&c, "events");
-        m->deals       = get_int(&c, "deals");
-        m->tickets     = get_int(&c, "tickets");
-        m->created_at  = get_long(v, "created_at");
-        m->updated_at  = get_long(v, "updated_at");
+        m->events = get_int(&c, "events");
+        m->deals = get_int(&c, "deals");
+        m->tickets = get_int(&c, "tickets");
+        m->created_at = get_long(v, "created_at");
+        m->updated_at = get_long(v, "updated_at");
         pd_strs_t deals = get_strs(v, "recent_deal_ids", arena);
         for (size_t i = 0; i < deals.n && i < PD_MARKER_DEAL_IDS_MAX; i++)
                 m->deal_ids[m->n_deal_ids++] = deals.v[i];
@@ -973,16 +979,21 @@ static int encode_marker_surveys(avro_value_t *v, const pd_marker_t *m)
                 avro_value_t e;
                 rc = avro_value_append(&a, &e, NULL) ||
                      set_str(&e, "survey_id", r->survey_id) ||
-                     set_str(&e, "kind", survey_kind_names[r->kind == PD_SURVEY_CSAT]) ||
+                     set_str(&e, "kind",
+                             survey_kind_names[r->kind == PD_SURVEY_CSAT]) ||
                      set_int(&e, "score", r->score) ||
-                     set_long(&e, "at", r->at);
+                     set_long(&e, "at", r->at) ||
+                     set_opt_str(&e, "ticket_id", r->ticket_id);
         }
-        return rc;
+        return rc ||
+               set_opt_long(&s, "deferred_from", m->survey_deferred_from != 0,
+                            m->survey_deferred_from) ||
+               set_int(&s, "deferred", m->surveys_deferred);
 }
 
 static int encode_marker_lists(avro_value_t *v, const pd_marker_t *m)
 {
-        int rc         = 0;
+        int rc = 0;
         avro_value_t a = field(v, "evidence");
         for (size_t i = 0; !rc && i < m->n_evidence; i++) {
                 const pd_evidence_t *ev = &m->evidence[i];
@@ -1015,8 +1026,8 @@ pd_err_t pd_codec_marker_encode(pd_codec_t *codec, const pd_marker_t *m,
         avro_value_t *v = &codec->value[PD_SCHEMA_MARKER];
         avro_value_reset(v);
         avro_value_t sc = field(v, "scores");
-        avro_value_t c  = field(v, "counters");
-        int rc          = set_str(v, "customer_id", m->customer_id) ||
+        avro_value_t c = field(v, "counters");
+        int rc = set_str(v, "customer_id", m->customer_id) ||
                  set_int(v, "model_version", m->model_version);
         for (int i = 0; i < PD_AXIS__CNT && !rc; i++)
                 rc = set_double(&sc, pd_axis_name((pd_axis_t)i), m->axis[i]);
@@ -1027,15 +1038,18 @@ pd_err_t pd_codec_marker_encode(pd_codec_t *codec, const pd_marker_t *m,
              set_opt_str(v, "region", m->region) ||
              set_opt_str(v, "country", m->country) ||
              set_opt_str(v, "language", m->language) ||
-             set_opt_str(v, "sector", m->sector) ||
-             encode_marker_plan(v, m) || encode_marker_surveys(v, m) ||
-             encode_marker_lists(v, m) || set_int(&c, "events", m->events) ||
+             set_opt_str(v, "sector", m->sector) || encode_marker_plan(v, m) ||
+             encode_marker_surveys(v, m) || encode_marker_lists(v, m) ||
+             set_int(&c, "events", m->events) ||
              set_int(&c, "deals", m->deals) ||
              set_int(&c, "tickets", m->tickets) ||
              set_long(v, "created_at", m->created_at) ||
              set_long(v, "updated_at", m->updated_at);
         pd_strs_t deals = {(const char **)m->deal_ids, m->n_deal_ids};
-        if (rc || set_strs(v, "recent_deal_ids", &deals))
+        pd_strs_t tickets = {(const char **)m->ticket_ids, m->n_ticket_ids};
+        rc = rc || set_strs(v, "recent_deal_ids", &deals) ||
+             set_strs(v, "recent_ticket_ids", &tickets);
+        if (rc)
                 return PD_ERR_INVALID;
         return write_framed(codec, PD_SCHEMA_MARKER, v, out);
 }
@@ -1067,10 +1081,11 @@ pd_err_t pd_codec_plan_encode(pd_codec_t *codec, const pd_plan_t *plan,
         a = field(v, "milestones");
         for (size_t i = 0; !rc && i < plan->n_milestones; i++) {
                 avro_value_t e;
-                rc = avro_value_append(&a, &e, NULL) ||
-                     set_str(&e, "name", plan->milestones[i].name) ||
-                     set_str(&e, "owner_role", plan->milestones[i].owner_role) ||
-                     set_long(&e, "due_at", plan->milestones[i].due_at);
+                rc =
+                    avro_value_append(&a, &e, NULL) ||
+                    set_str(&e, "name", plan->milestones[i].name) ||
+                    set_str(&e, "owner_role", plan->milestones[i].owner_role) ||
+                    set_long(&e, "due_at", plan->milestones[i].due_at);
         }
         if (rc)
                 return PD_ERR_INVALID;
@@ -1078,27 +1093,27 @@ pd_err_t pd_codec_plan_encode(pd_codec_t *codec, const pd_plan_t *plan,
 }
 
 pd_err_t pd_codec_plan_decode(pd_codec_t *codec, const void *buf, size_t len,
-                              pd_arena_t *arena, pd_plan_t *plan,
-                              char *errstr, size_t errstr_size)
+                              pd_arena_t *arena, pd_plan_t *plan, char *errstr,
+                              size_t errstr_size)
 {
         avro_value_t *v;
-        pd_err_t err = read_framed(codec, PD_SCHEMA_PLAN, buf, len, &v,
-                                   errstr, errstr_size);
+        pd_err_t err = read_framed(codec, PD_SCHEMA_PLAN, buf, len, &v, errstr,
+                                   errstr_size);
         if (err)
                 return err;
         memset(plan, 0, sizeof(*plan));
-        plan->plan_id         = get_str(v, "plan_id", arena);
-        plan->customer_id     = get_str(v, "customer_id", arena);
-        plan->persona         = pd_axis_parse(get_str(v, "persona", arena));
-        plan->template_id     = get_str(v, "template", arena);
+        plan->plan_id = get_str(v, "plan_id", arena);
+        plan->customer_id = get_str(v, "customer_id", arena);
+        plan->persona = pd_axis_parse(get_str(v, "persona", arena));
+        plan->template_id = get_str(v, "template", arena);
         plan->project_manager = get_str(v, "project_manager", arena);
-        plan->attendees       = get_strs(v, "attendees", arena);
-        plan->extends         = get_bool(v, "extends_plan");
-        plan->reason          = get_str(v, "reason", arena);
-        plan->caused_by       = get_str(v, "caused_by", arena);
-        plan->assigned_at     = get_long(v, "assigned_at");
-        avro_value_t a        = field(v, "team");
-        size_t n              = size_of(&a);
+        plan->attendees = get_strs(v, "attendees", arena);
+        plan->extends = get_bool(v, "extends_plan");
+        plan->reason = get_str(v, "reason", arena);
+        plan->caused_by = get_str(v, "caused_by", arena);
+        plan->assigned_at = get_long(v, "assigned_at");
+        avro_value_t a = field(v, "team");
+        size_t n = size_of(&a);
         plan->team = pd_arena_alloc(arena, (n ? n : 1) * sizeof(*plan->team));
         for (size_t i = 0; plan->team && i < n; i++) {
                 avro_value_t e;
@@ -1115,9 +1130,9 @@ pd_err_t pd_codec_plan_decode(pd_codec_t *codec, const void *buf, size_t len,
                 avro_value_t e;
                 avro_value_get_by_index(&a, i, &e, NULL);
                 pd_milestone_t *ms = &plan->milestones[plan->n_milestones++];
-                ms->name           = get_str(&e, "name", arena);
-                ms->owner_role     = get_str(&e, "owner_role", arena);
-                ms->due_at         = get_long(&e, "due_at");
+                ms->name = get_str(&e, "name", arena);
+                ms->owner_role = get_str(&e, "owner_role", arena);
+                ms->due_at = get_long(&e, "due_at");
         }
         return PD_OK;
 }
@@ -1139,10 +1154,9 @@ pd_err_t pd_codec_action_encode(pd_codec_t *codec, const pd_action_t *action,
         return write_framed(codec, PD_SCHEMA_ACTION, v, out);
 }
 
-pd_err_t pd_codec_action_decode(pd_codec_t *codec, const void *buf,
-                                size_t len, pd_arena_t *arena,
-                                pd_action_t *action, char *errstr,
-                                size_t errstr_size)
+pd_err_t pd_codec_action_decode(pd_codec_t *codec, const void *buf, size_t len,
+                                pd_arena_t *arena, pd_action_t *action,
+                                char *errstr, size_t errstr_size)
 {
         avro_value_t *v;
         pd_err_t err = read_framed(codec, PD_SCHEMA_ACTION, buf, len, &v,
@@ -1150,14 +1164,14 @@ pd_err_t pd_codec_action_decode(pd_codec_t *codec, const void *buf,
         if (err)
                 return err;
         memset(action, 0, sizeof(*action));
-        action->action_id   = get_str(v, "action_id", arena);
+        action->action_id = get_str(v, "action_id", arena);
         action->customer_id = get_str(v, "customer_id", arena);
-        action->kind        = (pd_action_kind_t)get_enum(v, "kind");
-        action->due_at      = get_long(v, "due_at");
-        action->params      = get_map(v, "params", arena);
-        action->reason      = get_str(v, "reason", arena);
-        action->caused_by   = get_str(v, "caused_by", arena);
-        action->created_at  = get_long(v, "created_at");
+        action->kind = (pd_action_kind_t)get_enum(v, "kind");
+        action->due_at = get_long(v, "due_at");
+        action->params = get_map(v, "params", arena);
+        action->reason = get_str(v, "reason", arena);
+        action->caused_by = get_str(v, "caused_by", arena);
+        action->created_at = get_long(v, "created_at");
         return PD_OK;
 }
 
@@ -1180,10 +1194,9 @@ pd_err_t pd_codec_pstate_encode(pd_codec_t *codec, const pd_pstate_t *ps,
         return write_framed(codec, PD_SCHEMA_PSTATE, v, out);
 }
 
-pd_err_t pd_codec_pstate_decode(pd_codec_t *codec, const void *buf,
-                                size_t len, pd_arena_t *arena,
-                                pd_pstate_t *ps, char *errstr,
-                                size_t errstr_size)
+pd_err_t pd_codec_pstate_decode(pd_codec_t *codec, const void *buf, size_t len,
+                                pd_arena_t *arena, pd_pstate_t *ps,
+                                char *errstr, size_t errstr_size)
 {
         avro_value_t *v;
         pd_err_t err = read_framed(codec, PD_SCHEMA_PSTATE, buf, len, &v,
@@ -1191,11 +1204,11 @@ pd_err_t pd_codec_pstate_decode(pd_codec_t *codec, const void *buf,
         if (err)
                 return err;
         memset(ps, 0, sizeof(*ps));
-        ps->partition   = get_int(v, "partition");
-        ps->stream_time  = get_long(v, "stream_time");
+        ps->partition = get_int(v, "partition");
+        ps->stream_time = get_long(v, "stream_time");
         ps->input_offset = get_long(v, "input_offset");
-        avro_value_t m  = field(v, "loads");
-        size_t n        = size_of(&m);
+        avro_value_t m = field(v, "loads");
+        size_t n = size_of(&m);
         ps->loads = pd_arena_alloc(arena, (n ? n : 1) * sizeof(*ps->loads));
         for (size_t i = 0; ps->loads && i < n; i++) {
                 avro_value_t e;

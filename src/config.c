@@ -88,6 +88,10 @@ static const prop_t props[] = {
      "true", 0, 0,
      "Without an ImplementationClosed event, treat the plan's last "
      "milestone as the close."},
+    {"survey.min.gap.days", T_INT, OFF(survey_min_gap_days), "30", 0, 3650,
+     "Contact governance: minimum days between two surveys to one customer; "
+     "a survey inside the gap is deferred to its end, never dropped (0: no "
+     "gap)."},
     {"renewal.lead.days", T_DAYS_LIST, OFF(renewal_lead_days), "90,30", 0, 0,
      "Days before a renewal date that preparation is requested (up to 4)."},
     {"message.max.bytes", T_INT, OFF(max_message_bytes), "1000000", 1024,

@@ -43,6 +43,7 @@ typedef struct pd_config_s {
         int32_t survey_local_minute;
         int32_t survey_interval_months;
         bool close_on_last_milestone;
+        int32_t survey_min_gap_days; /* 0 = no contact gap */
         int32_t renewal_lead_days[4];
         int32_t max_message_bytes;
         int32_t exit_when_idle_ms; /* 0 = run until signalled */

@@ -22,9 +22,8 @@ pd_axis_t pd_axis_parse(const char *name)
 }
 
 static const char *event_kind_names[PD_EV__CNT] = {
-    "SaleClosed",     "ImplementationClosed", "TicketOpened",
-    "SurveyReturned", "RenewalDue",           "CheckpointsRecorded",
-    "CustomerErased"};
+    "SaleClosed", "ImplementationClosed", "TicketOpened",  "SurveyReturned",
+    "RenewalDue", "CheckpointsRecorded",  "CustomerErased"};
 
 const char *pd_event_kind_name(pd_event_kind_t kind)
 {
@@ -81,8 +80,8 @@ int pd_kvs_add(pd_kvs_t *kvs, pd_arena_t *arena, const char *key,
         pd_kv_t *v = pd_arena_grow(arena, kvs->v, kvs->n, &cap, sizeof(*v));
         if (!v)
                 return -1;
-        kvs->v            = v;
-        kvs->v[kvs->n].key   = pd_arena_strdup(arena, key);
+        kvs->v = v;
+        kvs->v[kvs->n].key = pd_arena_strdup(arena, key);
         kvs->v[kvs->n].value = pd_arena_strdup(arena, value ? value : "");
         kvs->n++;
         return 0;
@@ -133,8 +132,7 @@ char *pd_uuid5_printf(pd_arena_t *arena, const char *fmt, ...)
 
 #define DUP(f) dst->f = pd_arena_strdup(arena, src->f)
 
-int pd_marker_copy(pd_marker_t *dst, const pd_marker_t *src,
-                   pd_arena_t *arena)
+int pd_marker_copy(pd_marker_t *dst, const pd_marker_t *src, pd_arena_t *arena)
 {
         *dst = *src;
         DUP(customer_id);
@@ -158,13 +156,20 @@ int pd_marker_copy(pd_marker_t *dst, const pd_marker_t *src,
                 dst->milestones[i].owner_role =
                     pd_arena_strdup(arena, src->milestones[i].owner_role);
         }
-        for (size_t i = 0; i < src->n_surveys; i++)
+        for (size_t i = 0; i < src->n_surveys; i++) {
                 dst->surveys[i].survey_id =
                     pd_arena_strdup(arena, src->surveys[i].survey_id);
+                dst->surveys[i].ticket_id =
+                    pd_arena_strdup(arena, src->surveys[i].ticket_id);
+        }
         for (size_t i = 0; i < src->n_renewals; i++)
                 dst->renewals[i].contract_id =
                     pd_arena_strdup(arena, src->renewals[i].contract_id);
         for (size_t i = 0; i < src->n_event_ids; i++)
                 dst->event_ids[i] = pd_arena_strdup(arena, src->event_ids[i]);
+        for (size_t i = 0; i < src->n_ticket_ids; i++)
+                dst->ticket_ids[i] = pd_arena_strdup(arena, src->ticket_ids[i]);
+        for (size_t i = 0; i < src->n_deal_ids; i++)
+                dst->deal_ids[i] = pd_arena_strdup(arena, src->deal_ids[i]);
         return 0;
 }

@@ -134,6 +134,7 @@ typedef struct pd_event_s {
 #define PD_MARKER_DEAL_IDS_MAX   32
 #define PD_MARKER_RENEWALS_MAX 8
 #define PD_MARKER_MILESTONES_MAX 16
+#define PD_MARKER_TICKETS_MAX    16
 
 typedef struct pd_evidence_s {
         const char *signal;   /* e.g. "checkpoint:migrating_from=spreadsheets" */
@@ -148,6 +149,9 @@ typedef struct pd_survey_result_s {
         pd_survey_kind_t kind;
         int32_t score;
         int64_t at;
+        /* A CSAT answer to a ticket the customer opened (survey_id equal to
+         * a recent ticket id): that ticket; NULL for relationship surveys. */
+        const char *ticket_id;
 } pd_survey_result_t;
 
 typedef struct pd_milestone_s {
@@ -208,6 +212,12 @@ typedef struct pd_marker_s {
         int32_t surveys_sent;
         pd_survey_result_t surveys[PD_MARKER_SURVEYS_MAX]; /* newest last */
         size_t n_surveys;
+        /* Contact governance: next_slot was deferred by the minimum gap
+         * from this original due time (next_survey_at is the end of the
+         * gap); 0 = not deferred.  surveys_deferred counts every survey the
+         * gap ever deferred. */
+        int64_t survey_deferred_from;
+        int32_t surveys_deferred;
 
         pd_renewal_t renewals[PD_MARKER_RENEWALS_MAX];
         size_t n_renewals;
@@ -221,6 +231,11 @@ typedef struct pd_marker_s {
          * first) */
         const char *event_ids[PD_MARKER_EVENT_IDS_MAX];
         size_t n_event_ids;
+
+        /* the most recent ticket ids opened (oldest first): a CSAT answer
+         * naming one is that ticket's satisfaction */
+        const char *ticket_ids[PD_MARKER_TICKETS_MAX];
+        size_t n_ticket_ids;
 
         int64_t created_at;
         int64_t updated_at; /* max occurred_at applied */

@@ -97,11 +97,21 @@ static int64_t slot_at(const pd_engine_t *eng, const pd_marker_t *m, int32_t k)
 
 /* ---- implementation close and surveys --------------------------------- */
 
+/* Contact governance: the end of the minimum gap after the last survey
+ * requested; 0 when no gap applies. */
+static int64_t gap_end(const pd_engine_t *eng, const pd_marker_t *m)
+{
+        if (eng->conf->survey_min_gap_days <= 0 || !m->last_survey_at)
+                return 0;
+        return pd_schedule_add_days(m->last_survey_at,
+                                    eng->conf->survey_min_gap_days);
+}
+
 static void send_survey(const pd_engine_t *eng, pd_marker_t *m,
                         pd_arena_t *arena, pd_outputs_t *out, int32_t slot,
-                        int64_t due, const char *why)
+                        int64_t due, int64_t deferred_from, const char *why)
 {
-        char cause[512], buf[32];
+        char cause[512], buf[32], prev[32];
         snprintf(cause, sizeof(cause), "%s/survey/%lld/%d", m->customer_id,
                  (long long)m->close_at, slot);
         pd_action_t *a = action_new(out, arena, m, PD_ACT_SEND_SURVEY, cause,
@@ -116,8 +126,52 @@ static void send_survey(const pd_engine_t *eng, pd_marker_t *m,
         param(a, arena, "time_zone", m->time_zone ? m->time_zone : "UTC");
         param_persona(a, arena, m);
         a->reason = why;
+        if (deferred_from) {
+                /* The survey keeps its slot and id; only its time moved, and
+                 * the action says from when and why. */
+                pd_schedule_format(deferred_from, buf, sizeof(buf));
+                pd_schedule_format(m->last_survey_at, prev, sizeof(prev));
+                param(a, arena, "deferred_from", buf);
+                param(a, arena, "deferral_reason", "min_gap");
+                param(a, arena, "previous_survey_at", prev);
+                a->reason = pd_arena_printf(
+                    arena,
+                    "%s; deferred from %s to the end of the %d-day contact "
+                    "gap after the previous survey at %s",
+                    why, buf, eng->conf->survey_min_gap_days, prev);
+        }
         m->surveys_sent++;
         m->last_survey_at = due;
+}
+
+/* Requests survey `slot`, due at `due`, unless it falls inside the contact
+ * gap: then it is deferred to the end of the gap (recorded in the marker
+ * and, when sent, on the action), never dropped.  deferred_from: the slot
+ * was deferred earlier from that time (0: not yet).  Either way the
+ * schedule stays anchored: the next slot is computed from close_at. */
+static void request_survey(const pd_engine_t *eng, pd_marker_t *m,
+                           pd_arena_t *arena, pd_outputs_t *out, int32_t slot,
+                           int64_t due, int64_t deferred_from, int64_t now,
+                           const char *why)
+{
+        int64_t end = gap_end(eng, m);
+        if (end && due < end) {
+                if (!deferred_from) {
+                        deferred_from = due;
+                        m->surveys_deferred++;
+                }
+                due = end;
+        }
+        if (due > now) {
+                m->next_slot = slot;
+                m->next_survey_at = due;
+                m->survey_deferred_from = deferred_from;
+                return;
+        }
+        send_survey(eng, m, arena, out, slot, due, deferred_from, why);
+        m->survey_deferred_from = 0;
+        m->next_slot = slot + 1;
+        m->next_survey_at = slot_at(eng, m, slot + 1);
 }
 
 /* The implementation is done at `at`: close survey now, six-monthly slots
@@ -134,11 +188,12 @@ static void close_implementation(const pd_engine_t *eng, pd_marker_t *m,
         /* The plan is done: its open milestones need no more reminders. */
         for (size_t i = 0; i < m->n_milestones; i++)
                 m->milestones[i].fired = true;
-        m->close_at       = at;
-        m->next_slot      = 1;
-        send_survey(eng, m, arena, out, 0, at, why);
-        m->next_survey_at = slot_at(eng, m, 1);
+        m->close_at = at;
+        m->survey_deferred_from = 0; /* a new anchor: old slots are gone */
+        request_survey(eng, m, arena, out, 0, at, 0, at, why);
 }
+
+static const char *close_why = "NPS at implementation close";
 
 static void fire_survey(const pd_engine_t *eng, pd_marker_t *m, int64_t now,
                         pd_arena_t *arena, pd_outputs_t *out)
@@ -146,17 +201,23 @@ static void fire_survey(const pd_engine_t *eng, pd_marker_t *m, int64_t now,
         if (!m->next_survey_at || m->next_survey_at > now)
                 return;
         /* A worker down across several slots sends one catch-up survey:
-         * the latest slot already due. */
+         * the latest slot already due.  A slot deferred by the contact gap
+         * is due at next_survey_at; a later slot due by now supersedes
+         * it. */
         int32_t k = m->next_slot;
         while (slot_at(eng, m, k + 1) <= now)
                 k++;
-        int64_t due = slot_at(eng, m, k);
-        send_survey(eng, m, arena, out, k, due,
-                    k > m->next_slot ? "six-monthly NPS survey (catch-up: "
-                                       "earlier slots were missed)"
-                                     : "six-monthly NPS survey");
-        m->next_slot      = k + 1;
-        m->next_survey_at = slot_at(eng, m, k + 1);
+        bool pending = m->survey_deferred_from && k == m->next_slot;
+        int64_t due = pending ? m->next_survey_at : slot_at(eng, m, k);
+        int64_t from = pending ? m->survey_deferred_from : 0;
+        const char *why =
+            k == 0 ? close_why
+            : k > m->next_slot
+                ? "six-monthly NPS survey (catch-up: earlier slots were "
+                  "missed)"
+                : "six-monthly NPS survey";
+        m->survey_deferred_from = 0;
+        request_survey(eng, m, arena, out, k, due, from, now, why);
 }
 
 /* ---- milestones and renewals ------------------------------------------ */
@@ -168,6 +229,51 @@ static int64_t plan_end(const pd_marker_t *m)
                 if (m->milestones[i].due_at > end)
                         end = m->milestones[i].due_at;
         return end;
+}
+
+/* The leader's view of the plan's progress when a milestone comes due (the
+ * "feedback to leaders on progress"): done/total, what is next, who runs
+ * it.  Its id derives from the milestone's slot like the reminder's. */
+static void progress_summary(pd_marker_t *m, size_t i, const char *cause,
+                             pd_arena_t *arena, pd_outputs_t *out)
+{
+        const pd_milestone_t *ms = &m->milestones[i];
+        const pd_milestone_t *next = NULL;
+        size_t done = 0;
+        char buf[32];
+        for (size_t j = 0; j < m->n_milestones; j++) {
+                const pd_milestone_t *o = &m->milestones[j];
+                if (o->fired)
+                        done++;
+                else if (!next || o->due_at < next->due_at)
+                        next = o;
+        }
+        pd_action_t *a = action_new(out, arena, m, PD_ACT_NOTIFY_LEADER, cause,
+                                    ms->due_at, ms->due_at);
+        if (!a)
+                return;
+        param(a, arena, "topic", "milestone_progress");
+        param(a, arena, "milestone", ms->name);
+        snprintf(buf, sizeof(buf), "%zu", done);
+        param(a, arena, "milestones_done", buf);
+        snprintf(buf, sizeof(buf), "%zu", m->n_milestones);
+        param(a, arena, "milestones_total", buf);
+        param(a, arena, "progress",
+              pd_arena_printf(arena, "%zu/%zu", done, m->n_milestones));
+        if (next) {
+                param(a, arena, "next_milestone", next->name);
+                pd_schedule_format(next->due_at, buf, sizeof(buf));
+                param(a, arena, "next_due_at", buf);
+        }
+        param(a, arena, "plan_id", m->plan_id);
+        param(a, arena, "plan_template", m->plan_template);
+        param_persona(a, arena, m);
+        a->reason = pd_arena_printf(
+            arena,
+            "plan progress for the leader: milestone %s due, %zu of %zu "
+            "milestones reached, project manager %s",
+            ms->name, done, m->n_milestones,
+            m->project_manager ? m->project_manager : "none");
 }
 
 static void fire_milestones(pd_marker_t *m, int64_t now, pd_arena_t *arena,
@@ -191,6 +297,7 @@ static void fire_milestones(pd_marker_t *m, int64_t now, pd_arena_t *arena,
                 if (a)
                         a->reason = "plan milestone due: reminder to the "
                                     "project manager";
+                progress_summary(m, i, cause, arena, out);
         }
 }
 
@@ -385,6 +492,31 @@ static pd_err_t on_sale(const pd_engine_t *eng, pd_marker_t *m,
         return PD_OK;
 }
 
+/* Keeps the last PD_MARKER_TICKETS_MAX ticket ids, so a CSAT answer that
+ * names one can be linked to it. */
+static void remember_ticket(pd_marker_t *m, const char *ticket_id)
+{
+        if (!ticket_id || !*ticket_id)
+                return;
+        for (size_t i = 0; i < m->n_ticket_ids; i++)
+                if (!strcmp(m->ticket_ids[i], ticket_id))
+                        return;
+        if (m->n_ticket_ids == PD_MARKER_TICKETS_MAX) {
+                memmove(&m->ticket_ids[0], &m->ticket_ids[1],
+                        (PD_MARKER_TICKETS_MAX - 1) * sizeof(char *));
+                m->n_ticket_ids--;
+        }
+        m->ticket_ids[m->n_ticket_ids++] = ticket_id;
+}
+
+static const char *known_ticket(const pd_marker_t *m, const char *id)
+{
+        for (size_t i = 0; id && i < m->n_ticket_ids; i++)
+                if (!strcmp(m->ticket_ids[i], id))
+                        return m->ticket_ids[i];
+        return NULL;
+}
+
 static void on_ticket(const pd_engine_t *eng, pd_marker_t *m,
                       const pd_event_t *ev, pd_arena_t *arena,
                       pd_outputs_t *out)
@@ -392,6 +524,7 @@ static void on_ticket(const pd_engine_t *eng, pd_marker_t *m,
         const pd_ticket_opened_t *t = &ev->u.ticket;
         const char *why             = NULL;
         m->tickets++;
+        remember_ticket(m, t->ticket_id);
         if (t->language)
                 m->language = t->language;
         const char *queue =
@@ -409,7 +542,9 @@ static void on_ticket(const pd_engine_t *eng, pd_marker_t *m,
                 a->reason = why ? why : "routed by persona";
 }
 
-static void record_survey(pd_marker_t *m, const pd_event_t *ev)
+/* Returns false when the answer is older than the one already recorded for
+ * the same survey: it does not count, so it raises no follow-up. */
+static bool record_survey(pd_marker_t *m, const pd_event_t *ev)
 {
         const pd_survey_returned_t *s = &ev->u.survey;
         const char *id = s->survey_id ? s->survey_id : ev->event_id;
@@ -419,11 +554,11 @@ static void record_survey(pd_marker_t *m, const pd_event_t *ev)
                         continue;
                 /* The same survey answered twice: the later answer by
                  * occurred_at counts. */
-                if (ev->occurred_at >= m->surveys[i].at) {
-                        m->surveys[i].score = s->score;
-                        m->surveys[i].at    = ev->occurred_at;
-                }
-                return;
+                if (ev->occurred_at < m->surveys[i].at)
+                        return false;
+                m->surveys[i].score = s->score;
+                m->surveys[i].at = ev->occurred_at;
+                return true;
         }
         if (m->n_surveys == PD_MARKER_SURVEYS_MAX) {
                 memmove(&m->surveys[0], &m->surveys[1],
@@ -435,6 +570,31 @@ static void record_survey(pd_marker_t *m, const pd_event_t *ev)
         r->kind               = s->kind;
         r->score              = s->score;
         r->at                 = ev->occurred_at;
+        /* A CSAT naming a ticket of this customer is that ticket's
+         * satisfaction, kept apart from the relationship NPS. */
+        r->ticket_id =
+            s->kind == PD_SURVEY_CSAT ? known_ticket(m, s->survey_id) : NULL;
+        return true;
+}
+
+/* What a leader asks a promoter for, by persona: the reference a peer of
+ * the same kind would trust. */
+static const char *referral_ask(pd_axis_t persona)
+{
+        switch (persona) {
+        case PD_AXIS_TECHNICAL:
+                return "ask for a technical reference: an integration case "
+                       "study or a call with a peer engineering team";
+        case PD_AXIS_MARKETING:
+                return "ask for a showcase: a design testimonial or a "
+                       "featured customer story";
+        case PD_AXIS_CONSULTING:
+                return "ask for an introduction to a peer organisation and a "
+                       "benchmark-panel seat";
+        default:
+                return "ask for a short review and a referral to a colleague "
+                       "who wants quick results";
+        }
 }
 
 static void on_survey(const pd_engine_t *eng, pd_marker_t *m,
@@ -443,14 +603,24 @@ static void on_survey(const pd_engine_t *eng, pd_marker_t *m,
 {
         const pd_survey_returned_t *s = &ev->u.survey;
         char buf[16];
-        record_survey(m, ev);
-        if (s->kind != PD_SURVEY_NPS || !pd_nps_is_detractor(s->score))
+        if (!record_survey(m, ev) || s->kind != PD_SURVEY_NPS)
                 return;
+        bool detractor = pd_nps_is_detractor(s->score);
+        if (!detractor && !pd_nps_is_promoter(s->score))
+                return;
+        /* One event is either a detractor or a promoter, so the id
+         * uuid5("<event_id>/notify_leader") names one follow-up. */
         pd_action_t *a = action_new(out, arena, m, PD_ACT_NOTIFY_LEADER,
                                     ev->event_id, ev->occurred_at,
                                     ev->occurred_at);
         snprintf(buf, sizeof(buf), "%d", s->score);
-        param(a, arena, "escalation", "detractor");
+        if (detractor) {
+                param(a, arena, "topic", "detractor_escalation");
+                param(a, arena, "escalation", "detractor");
+        } else {
+                param(a, arena, "topic", "referral_ask");
+                param(a, arena, "ask", referral_ask(m->dominant));
+        }
         param(a, arena, "score", buf);
         param(a, arena, "survey_id", s->survey_id);
         param(a, arena, "comment", s->comment);
@@ -459,8 +629,11 @@ static void on_survey(const pd_engine_t *eng, pd_marker_t *m,
                 param(a, arena, pd_arena_printf(arena, "evidence.%zu", i),
                       m->evidence[i].signal);
         if (a)
-                a->reason = "NPS detractor (0-6): leader escalation with the "
-                            "persona context";
+                a->reason = detractor
+                                ? "NPS detractor (0-6): leader escalation "
+                                  "with the persona context"
+                                : "NPS promoter (9-10): referral ask worded "
+                                  "for the persona";
 }
 
 static void on_renewal(const pd_engine_t *eng, pd_marker_t *m,
@@ -498,8 +671,9 @@ static void on_checkpoints(pd_marker_t *m, pd_pstate_t *ps,
                 return;
         if (m->stage == PD_STAGE_IMPLEMENTING && m->project_manager)
                 pd_planner_release(ps, m->project_manager);
-        m->stage          = PD_STAGE_CHURNED;
+        m->stage = PD_STAGE_CHURNED;
         m->next_survey_at = 0;
+        m->survey_deferred_from = 0;
         for (size_t i = 0; i < m->n_milestones; i++)
                 m->milestones[i].fired = true;
 }

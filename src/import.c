@@ -891,7 +891,8 @@ static void raven_ticket_text(ctx_t *ctx, raven_t *rv, size_t r,
 }
 
 /* A satisfaction score on a ticket is a CSAT survey returned when the
- * ticket closed. */
+ * ticket closed; its survey id is the ticket id, so the engine records it
+ * as that ticket's CSAT, apart from the relationship NPS. */
 static pd_err_t raven_csat(ctx_t *ctx, raven_t *rv, size_t r,
                            const char *customer)
 {
@@ -918,6 +919,7 @@ static pd_err_t raven_csat(ctx_t *ctx, raven_t *rv, size_t r,
                                    t->file, fld(t, r, "ticket_id"));
         if (!ev)
                 return nomem(ctx);
+        ev->u.survey.survey_id = fld(t, r, "ticket_id");
         ev->u.survey.kind = PD_SURVEY_CSAT;
         ev->u.survey.score = (int32_t)v;
         ctx->ds->surveys[PD_SURVEY_CSAT]++;

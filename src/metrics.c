@@ -38,6 +38,8 @@ pd_err_t pd_metrics_write(const pd_metrics_t *m, const char *path)
         json_object_set_new(o, "surveys_close", json_integer(m->surveys_close));
         json_object_set_new(o, "surveys_six_monthly",
                             json_integer(m->surveys_six_monthly));
+        json_object_set_new(o, "surveys_deferred",
+                            json_integer(m->surveys_deferred));
         json_object_set_new(o, "commits", json_integer(m->commits));
         json_object_set_new(o, "aborts", json_integer(m->aborts));
         json_object_set_new(o, "restored_records",

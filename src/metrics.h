@@ -21,6 +21,7 @@ typedef struct pd_metrics_s {
         int64_t timers_fired;
         int64_t surveys_close;       /* send_survey of slot 0 */
         int64_t surveys_six_monthly; /* send_survey of slots >= 1 */
+        int64_t surveys_deferred;    /* sent late by the contact gap */
         int64_t commits;
         int64_t aborts;
         int64_t restored_records;

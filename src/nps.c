@@ -72,3 +72,26 @@ bool pd_nps_is_detractor(int32_t score)
 {
         return score >= 0 && score <= 6;
 }
+
+bool pd_nps_is_promoter(int32_t score)
+{
+        return score >= 9 && score <= 10;
+}
+
+bool pd_window_contains(int64_t as_of, int32_t days, int64_t at)
+{
+        if (days <= 0 || at > as_of)
+                return false;
+        /* Compared as a difference so times near the int64 ends do not
+         * overflow: both are real timestamps, the gap fits. */
+        return (uint64_t)as_of - (uint64_t)at <
+               (uint64_t)days * 86400ULL * 1000ULL;
+}
+
+bool pd_rolling_add(pd_rolling_t *r, int64_t as_of, int32_t days, int64_t at,
+                    bool csat, int32_t score)
+{
+        if (!pd_window_contains(as_of, days, at))
+                return false;
+        return csat ? pd_csat_add(&r->csat, score) : pd_nps_add(&r->nps, score);
+}

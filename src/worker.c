@@ -201,6 +201,8 @@ static void count_action(pd_worker_t *w, const pd_action_t *a)
                 w->metrics.surveys_close++;
         else
                 w->metrics.surveys_six_monthly++;
+        if (pd_kvs_get(&a->params, "deferred_from"))
+                w->metrics.surveys_deferred++;
 }
 
 static void emit_outputs(pd_worker_t *w, const char *customer,
@@ -554,14 +556,16 @@ static size_t fire_timers(pd_worker_t *w)
         return total;
 }
 
-/* True when some assigned partition has a timer due (read-only look). */
-static bool timers_due(pd_worker_t *w)
+/* Milliseconds until the earliest timer of an assigned partition is due,
+ * at most cap; 0 when one is due now (read-only look).  On the event clock
+ * a timer in the future waits for a record, not for time: cap. */
+static int64_t timer_wait_ms(pd_worker_t *w, int64_t cap)
 {
         pd_store_txn_t *txn;
-        bool due = false;
+        int64_t wait = cap;
         if (pd_store_txn_begin(w->store, 1, &txn))
-                return false;
-        for (int32_t p = 0; p < w->partitions && !due; p++) {
+                return cap;
+        for (int32_t p = 0; p < w->partitions && wait > 0; p++) {
                 if (!w->assigned[p])
                         continue;
                 int64_t next = pd_store_timer_next(txn, p);
@@ -582,10 +586,13 @@ static bool timers_due(pd_worker_t *w)
                         pd_buf_term(&b);
                         pd_arena_term(&a);
                 }
-                due = next <= now;
+                if (next <= now)
+                        wait = 0;
+                else if (w->conf->clock == PD_CLOCK_WALL && next - now < wait)
+                        wait = next - now;
         }
         pd_store_txn_abort(txn);
-        return due;
+        return wait;
 }
 
 /* ---- commit ------------------------------------------------------------ */
@@ -1005,6 +1012,7 @@ pd_err_t pd_worker_new(const pd_config_t *conf, pd_worker_t **workerp,
         w->econf.survey_local_minute    = conf->survey_local_minute;
         w->econf.survey_interval_months = conf->survey_interval_months;
         w->econf.close_on_last_milestone = conf->close_on_last_milestone;
+        w->econf.survey_min_gap_days = conf->survey_min_gap_days;
         memcpy(w->econf.renewal_lead_days, conf->renewal_lead_days,
                sizeof(w->econf.renewal_lead_days));
         w->eng.conf    = &w->econf;
@@ -1044,6 +1052,11 @@ static pd_err_t turn(pd_worker_t *w, int64_t *idle_since)
         pd_msg_t msg;
         char why[512];
         int timeout = 500;
+        /* Idle: sleep until the next message or the next due timer,
+         * whichever comes first (bounded, so signals and rebalances are
+         * served). */
+        if (!w->open && w->n_assigned)
+                timeout = (int)timer_wait_ms(w, timeout);
         if (w->open) {
                 int64_t left = w->started_ms + w->conf->batch_max_ms - mono_ms();
                 timeout      = left > 0 ? (int)left : 0;
@@ -1074,7 +1087,7 @@ static pd_err_t turn(pd_worker_t *w, int64_t *idle_since)
                 if (err)
                         return pd_err_class(err) == PD_ERR_CLASS_FATAL ? err
                                                                        : PD_OK;
-        } else if (!w->open && w->n_assigned && timers_due(w)) {
+        } else if (!w->open && w->n_assigned && timer_wait_ms(w, 1) == 0) {
                 if ((err = batch_begin(w)))
                         return pd_err_class(err) == PD_ERR_CLASS_FATAL ? err
                                                                        : PD_OK;

@@ -159,6 +159,7 @@ int main(int argc, char **argv)
         pd_engine_conf_t econf = {.survey_local_minute = 600,
                                   .survey_interval_months = 6,
                                   .close_on_last_milestone = true,
+                                  .survey_min_gap_days = 30,
                                   .renewal_lead_days = {90, 30},
                                   .partitions = 1};
         if (pd_model_load(PD_SOURCE_DIR "/model/persona-model.json", &model,

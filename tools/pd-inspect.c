@@ -2,7 +2,7 @@
  * while the worker runs) and prints a summary of all customers, or one
  * customer's marker explained.
  *
- *   pd-inspect --store DIR summary [--json]
+ *   pd-inspect --store DIR summary [--json] [--as-of DATE] [--window-days N]
  *   pd-inspect --store DIR show CUSTOMER_ID [--json]
  *   pd-inspect --store DIR list */
 #include <jansson.h>
@@ -51,10 +51,44 @@ static json_t *counter_json(const counter_t *c)
         return o;
 }
 
+/* One survey answer, kept for the rolling windows (computed once the as-of
+ * time is known: by default the latest answer in the store). */
+typedef struct answer_s {
+        int64_t at;
+        bool csat;
+        bool ticket; /* a ticket's CSAT */
+        int32_t score;
+        pd_axis_t persona;
+        char *pm; /* the customer's project manager, "(none)" */
+} answer_t;
+
+/* Rolling NPS and CSAT per key (persona or project manager). */
+typedef struct rolling_by_s {
+        char *key[MAX_KEYS];
+        pd_rolling_t r[MAX_KEYS];
+        size_t cnt;
+} rolling_by_t;
+
+static pd_rolling_t *rolling_of(rolling_by_t *b, const char *key)
+{
+        for (size_t i = 0; i < b->cnt; i++)
+                if (!strcmp(b->key[i], key))
+                        return &b->r[i];
+        if (b->cnt == MAX_KEYS)
+                return NULL;
+        b->key[b->cnt] = strdup(key);
+        memset(&b->r[b->cnt], 0, sizeof(b->r[0]));
+        return b->key[b->cnt] ? &b->r[b->cnt++] : NULL;
+}
+
 typedef struct summary_s {
         pd_codec_t *codec;
+        answer_t *answers;
+        size_t n_answers, cap_answers;
+        int64_t latest_answer, ticket_csat;
         pd_arena_t arena;
-        int64_t customers, corrupt, closed, surveys_sent;
+        int64_t customers, corrupt, closed, surveys_sent, surveys_deferred;
+        int64_t deferred_pending;
         counter_t persona, stage, plans, load, tmpl;
         pd_nps_t nps;
         pd_csat_t csat;
@@ -78,8 +112,7 @@ static int summarise(const char *customer, const void *bytes, size_t len,
         count(&s->stage, pd_stage_name(m.stage), 1);
         if (m.plan_id) {
                 char key[256];
-                snprintf(key, sizeof(key), "%s / %s", persona,
-                         m.plan_template);
+                snprintf(key, sizeof(key), "%s / %s", persona, m.plan_template);
                 count(&s->plans, key, 1);
                 count(&s->tmpl, m.plan_template, 1);
                 if (m.stage == PD_STAGE_IMPLEMENTING)
@@ -88,8 +121,33 @@ static int summarise(const char *customer, const void *bytes, size_t len,
         if (m.close_at)
                 s->closed++;
         s->surveys_sent += m.surveys_sent;
+        s->surveys_deferred += m.surveys_deferred;
+        s->deferred_pending += m.survey_deferred_from != 0;
         for (size_t i = 0; i < m.n_surveys; i++) {
                 const pd_survey_result_t *r = &m.surveys[i];
+                if (s->n_answers == s->cap_answers) {
+                        size_t cap = s->cap_answers ? 2 * s->cap_answers : 256;
+                        answer_t *a = realloc(s->answers, cap * sizeof(*a));
+                        if (!a)
+                                return -1;
+                        s->answers = a;
+                        s->cap_answers = cap;
+                }
+                answer_t *a = &s->answers[s->n_answers];
+                a->pm =
+                    strdup(m.project_manager ? m.project_manager : "(none)");
+                if (!a->pm)
+                        return -1;
+                s->n_answers++;
+                a->at = r->at;
+                a->csat = r->kind == PD_SURVEY_CSAT;
+                a->ticket = r->ticket_id != NULL;
+                a->score = r->score;
+                a->persona = m.dominant;
+                if (r->at > s->latest_answer)
+                        s->latest_answer = r->at;
+                if (a->ticket)
+                        s->ticket_csat++;
                 if (r->kind == PD_SURVEY_CSAT) {
                         pd_csat_add(&s->csat, r->score);
                         continue;
@@ -109,21 +167,100 @@ static json_t *nps_by_persona(const summary_t *s)
         json_t *o = json_object();
         for (size_t i = 0; i < s->nps_by_persona_n.cnt; i++) {
                 const char *p = s->nps_by_persona_n.key[i];
-                pd_nps_t n    = {0};
+                pd_nps_t n = {0};
                 for (size_t j = 0; j < s->nps_by_persona_p.cnt; j++)
                         if (!strcmp(s->nps_by_persona_p.key[j], p))
                                 n.promoters = s->nps_by_persona_p.n[j];
                 for (size_t j = 0; j < s->nps_by_persona_d.cnt; j++)
                         if (!strcmp(s->nps_by_persona_d.key[j], p))
                                 n.detractors = s->nps_by_persona_d.n[j];
-                n.passives = s->nps_by_persona_n.n[i] - n.promoters -
-                             n.detractors;
+                n.passives =
+                    s->nps_by_persona_n.n[i] - n.promoters - n.detractors;
                 int32_t score;
                 json_object_set_new(o, p,
                                     pd_nps_score(&n, &score)
                                         ? json_integer(score)
                                         : json_null());
         }
+        return o;
+}
+
+static json_t *time_json(int64_t at)
+{
+        char buf[32];
+        if (!at)
+                return json_null();
+        pd_schedule_format(at, buf, sizeof(buf));
+        return json_string(buf);
+}
+
+static json_t *rolling_json(const pd_rolling_t *r)
+{
+        int32_t score;
+        json_t *o = json_object();
+        json_object_set_new(o, "nps",
+                            pd_nps_score(&r->nps, &score) ? json_integer(score)
+                                                          : json_null());
+        json_object_set_new(o, "nps_responses",
+                            json_integer(r->nps.promoters + r->nps.passives +
+                                         r->nps.detractors));
+        json_object_set_new(o, "csat_percent",
+                            pd_csat_score(&r->csat, &score)
+                                ? json_integer(score)
+                                : json_null());
+        json_object_set_new(o, "csat_responses",
+                            json_integer(r->csat.responses));
+        return o;
+}
+
+static json_t *rolling_by_json(rolling_by_t *b)
+{
+        json_t *o = json_object();
+        for (size_t i = 0; i < b->cnt; i++) {
+                json_object_set_new(o, b->key[i], rolling_json(&b->r[i]));
+                free(b->key[i]);
+        }
+        return o;
+}
+
+/* Rolling NPS and CSAT over the `days` days ending at as_of (0: the
+ * latest answer in the store, so a replay of old data still shows its
+ * numbers), overall, per persona and per project manager. */
+static json_t *rolling_section(const summary_t *s, int64_t as_of, int32_t days)
+{
+        pd_rolling_t all = {0}, tickets = {0};
+        rolling_by_t *persona = calloc(1, sizeof(*persona));
+        rolling_by_t *pm = calloc(1, sizeof(*pm));
+        json_t *o = json_object();
+        if (!as_of)
+                as_of = s->latest_answer;
+        for (size_t i = 0; persona && pm && i < s->n_answers; i++) {
+                const answer_t *a = &s->answers[i];
+                if (!pd_rolling_add(&all, as_of, days, a->at, a->csat,
+                                    a->score))
+                        continue;
+                if (a->ticket)
+                        pd_rolling_add(&tickets, as_of, days, a->at, true,
+                                       a->score);
+                pd_rolling_t *r = rolling_of(persona, pd_axis_name(a->persona));
+                if (r)
+                        pd_rolling_add(r, as_of, days, a->at, a->csat,
+                                       a->score);
+                if ((r = rolling_of(pm, a->pm)))
+                        pd_rolling_add(r, as_of, days, a->at, a->csat,
+                                       a->score);
+        }
+        json_object_set_new(o, "as_of", time_json(as_of));
+        json_object_set_new(o, "window_days", json_integer(days));
+        json_object_set_new(o, "overall", rolling_json(&all));
+        json_object_set_new(o, "ticket_csat", rolling_json(&tickets));
+        if (persona)
+                json_object_set_new(o, "by_persona", rolling_by_json(persona));
+        if (pm)
+                json_object_set_new(o, "by_project_manager",
+                                    rolling_by_json(pm));
+        free(persona);
+        free(pm);
         return o;
 }
 
@@ -141,12 +278,16 @@ static json_t *summary_json(summary_t *s)
                             counter_json(&s->load));
         json_object_set_new(o, "customers_closed", json_integer(s->closed));
         json_object_set_new(o, "surveys_sent", json_integer(s->surveys_sent));
+        json_object_set_new(o, "surveys_deferred_by_gap",
+                            json_integer(s->surveys_deferred));
+        json_object_set_new(o, "surveys_deferred_pending",
+                            json_integer(s->deferred_pending));
         json_object_set_new(o, "nps_responses",
                             json_integer(s->nps.promoters + s->nps.passives +
                                          s->nps.detractors));
-        json_object_set_new(o, "nps", pd_nps_score(&s->nps, &score)
-                                          ? json_integer(score)
-                                          : json_null());
+        json_object_set_new(o, "nps",
+                            pd_nps_score(&s->nps, &score) ? json_integer(score)
+                                                          : json_null());
         json_object_set_new(o, "nps_by_persona", nps_by_persona(s));
         json_object_set_new(o, "csat_responses",
                             json_integer(s->csat.responses));
@@ -154,22 +295,16 @@ static json_t *summary_json(summary_t *s)
                             pd_csat_score(&s->csat, &score)
                                 ? json_integer(score)
                                 : json_null());
+        json_object_set_new(o, "ticket_csat_responses",
+                            json_integer(s->ticket_csat));
         return o;
-}
-
-static json_t *time_json(int64_t at)
-{
-        char buf[32];
-        if (!at)
-                return json_null();
-        pd_schedule_format(at, buf, sizeof(buf));
-        return json_string(buf);
 }
 
 static json_t *marker_json(const pd_marker_t *m)
 {
         json_t *o = json_object(), *scores = json_object(), *ev = json_array();
-        json_t *plan = json_null(), *surveys = json_array(), *ren = json_array();
+        json_t *plan = json_null(), *surveys = json_array(),
+               *ren = json_array();
         for (int i = 0; i < PD_AXIS__CNT; i++)
                 json_object_set_new(scores, pd_axis_name((pd_axis_t)i),
                                     json_real(m->axis[i]));
@@ -187,8 +322,7 @@ static json_t *marker_json(const pd_marker_t *m)
                         json_array_append_new(
                             ms, json_pack("{s:s, s:s, s:o, s:b}", "name",
                                           m->milestones[i].name, "owner_role",
-                                          m->milestones[i].owner_role,
-                                          "due_at",
+                                          m->milestones[i].owner_role, "due_at",
                                           time_json(m->milestones[i].due_at),
                                           "fired", m->milestones[i].fired));
                 plan = json_pack("{s:s, s:s, s:s, s:o, s:o}", "plan_id",
@@ -216,12 +350,15 @@ static json_t *marker_json(const pd_marker_t *m)
                                    "leads_fired", m->renewals[i].leads_fired));
         json_object_set_new(o, "customer_id", json_string(m->customer_id));
         json_object_set_new(o, "model_version", json_integer(m->model_version));
-        json_object_set_new(o, "dominant", json_string(pd_axis_name(m->dominant)));
+        json_object_set_new(o, "dominant",
+                            json_string(pd_axis_name(m->dominant)));
         json_object_set_new(o, "margin", json_real(m->margin));
         json_object_set_new(o, "scores", scores);
         json_object_set_new(o, "evidence", ev);
         json_object_set_new(o, "stage", json_string(pd_stage_name(m->stage)));
-        json_object_set_new(o, "time_zone", m->time_zone ? json_string(m->time_zone) : json_null());
+        json_object_set_new(o, "time_zone",
+                            m->time_zone ? json_string(m->time_zone)
+                                         : json_null());
         json_object_set_new(o, "plan", plan);
         json_object_set_new(o, "close_at", time_json(m->close_at));
         json_object_set_new(o, "next_survey_slot", json_integer(m->next_slot));
@@ -313,13 +450,31 @@ int main(int argc, char **argv)
 {
         const char *store_path = NULL, *cmd = NULL, *arg = NULL;
         int as_json = 0, ret = 1;
+        int64_t as_of = 0;
+        long window = PD_ROLLING_DAYS;
+        char *end;
         char errstr[512];
         for (int i = 1; i < argc; i++) {
                 if (!strcmp(argv[i], "--store") && i + 1 < argc)
                         store_path = argv[++i];
                 else if (!strcmp(argv[i], "--json"))
                         as_json = 1;
-                else if (!cmd)
+                else if (!strcmp(argv[i], "--as-of") && i + 1 < argc) {
+                        if (!pd_schedule_parse(argv[++i], &as_of)) {
+                                fprintf(stderr,
+                                        "pd-inspect: --as-of: not a "
+                                        "date: %s\n",
+                                        argv[i]);
+                                return 2;
+                        }
+                } else if (!strcmp(argv[i], "--window-days") && i + 1 < argc) {
+                        window = strtol(argv[++i], &end, 10);
+                        if (*end || window < 1 || window > 3650) {
+                                fprintf(stderr, "pd-inspect: --window-days: "
+                                                "1-3650\n");
+                                return 2;
+                        }
+                } else if (!cmd)
                         cmd = argv[i];
                 else if (!arg)
                         arg = argv[i];
@@ -328,7 +483,8 @@ int main(int argc, char **argv)
             (strcmp(cmd, "summary") && strcmp(cmd, "list") &&
              (strcmp(cmd, "show") || !arg))) {
                 fprintf(stderr,
-                        "usage: pd-inspect --store DIR summary [--json]\n"
+                        "usage: pd-inspect --store DIR summary [--json] "
+                        "[--as-of DATE] [--window-days N]\n"
                         "       pd-inspect --store DIR show CUSTOMER [--json]\n"
                         "       pd-inspect --store DIR list\n");
                 return 2;
@@ -347,20 +503,32 @@ int main(int argc, char **argv)
                 if (!strcmp(cmd, "show"))
                         ret = show(txn, s.codec, arg, as_json);
                 else if (!strcmp(cmd, "list"))
-                        ret = pd_store_markers_foreach(txn, list_one, NULL) != 0;
+                        ret =
+                            pd_store_markers_foreach(txn, list_one, NULL) != 0;
                 else if (!pd_store_markers_foreach(txn, summarise, &s)) {
                         json_t *o = summary_json(&s);
+                        json_object_set_new(
+                            o, "rolling",
+                            rolling_section(&s, as_of, (int32_t)window));
                         emit(o, as_json);
                         json_decref(o);
                         ret = 0;
                 }
                 pd_store_txn_abort(txn);
         }
-        counter_t *cs[] = {&s.persona, &s.stage, &s.plans, &s.load, &s.tmpl,
-                           &s.nps_by_persona_p, &s.nps_by_persona_d,
+        counter_t *cs[] = {&s.persona,
+                           &s.stage,
+                           &s.plans,
+                           &s.load,
+                           &s.tmpl,
+                           &s.nps_by_persona_p,
+                           &s.nps_by_persona_d,
                            &s.nps_by_persona_n};
         for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++)
                 counter_free(cs[i]);
+        for (size_t i = 0; i < s.n_answers; i++)
+                free(s.answers[i].pm);
+        free(s.answers);
         pd_arena_term(&s.arena);
         pd_codec_destroy(s.codec);
         pd_store_close(store);

@@ -19,7 +19,7 @@ typedef struct report_s {
         pd_codec_t *codec;
         pd_arena_t arena;
         json_t *plans_by_template, *plans_by_pm, *actions, *surveys, *dlq,
-            *dlq_reasons, *queues;
+            *dlq_reasons, *queues, *leader;
         json_t *seen; /* output id -> true */
         int64_t records, repeated, undecodable, extends;
 } report_t;
@@ -81,6 +81,12 @@ static int on_action(void *opaque, const pd_kafka_record_t *rec)
                 bump(r->surveys, slot && !strcmp(slot, "0")
                                      ? "at implementation close"
                                      : "six-monthly");
+                if (pd_kvs_get(&a.params, "deferred_from"))
+                        bump(r->surveys, "of which deferred by the gap");
+        }
+        if (a.kind == PD_ACT_NOTIFY_LEADER) {
+                const char *t = pd_kvs_get(&a.params, "topic");
+                bump(r->leader, t ? t : "(none)");
         }
         if (a.kind == PD_ACT_ROUTE_TICKET) {
                 const char *q = pd_kvs_get(&a.params, "queue");
@@ -122,6 +128,7 @@ static void print_text(report_t *r)
         print_counts("new plans by project manager", r->plans_by_pm);
         print_counts("actions by kind", r->actions);
         print_counts("surveys requested", r->surveys);
+        print_counts("leader notifications by topic", r->leader);
         print_counts("tickets by queue", r->queues);
         print_counts("dead letters by class", r->dlq);
         print_counts("dead-letter reasons (up to 20 distinct)",
@@ -134,10 +141,11 @@ static void print_text(report_t *r)
 static json_t *as_json(report_t *r)
 {
         return json_pack(
-            "{s:O, s:I, s:O, s:O, s:O, s:O, s:O, s:O, s:I, s:I, s:I}",
-            "plans_by_persona_template", r->plans_by_template, "plan_extensions",
-            (json_int_t)r->extends, "plans_by_project_manager", r->plans_by_pm,
-            "actions_by_kind", r->actions, "surveys", r->surveys,
+            "{s:O, s:I, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:I, s:I, s:I}",
+            "plans_by_persona_template", r->plans_by_template,
+            "plan_extensions", (json_int_t)r->extends,
+            "plans_by_project_manager", r->plans_by_pm, "actions_by_kind",
+            r->actions, "surveys", r->surveys, "leader_by_topic", r->leader,
             "tickets_by_queue", r->queues, "dead_letters_by_class", r->dlq,
             "dead_letter_reasons", r->dlq_reasons, "output_records",
             (json_int_t)r->records, "repeated_ids", (json_int_t)r->repeated,
@@ -173,9 +181,15 @@ int main(int argc, char **argv)
         }
         report_t r = {0};
         pd_arena_init(&r.arena);
-        json_t **objs[] = {&r.plans_by_template, &r.plans_by_pm, &r.actions,
-                           &r.surveys,           &r.dlq,         &r.dlq_reasons,
-                           &r.queues,            &r.seen};
+        json_t **objs[] = {&r.plans_by_template,
+                           &r.plans_by_pm,
+                           &r.actions,
+                           &r.surveys,
+                           &r.dlq,
+                           &r.dlq_reasons,
+                           &r.queues,
+                           &r.seen,
+                           &r.leader};
         for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++)
                 *objs[i] = json_object();
         if (pd_codec_new(NULL, &r.codec, errstr, sizeof(errstr))) {

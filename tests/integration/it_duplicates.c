@@ -107,25 +107,28 @@ static void test_same_event_thrice(void **state)
 
         /* Exactly one set of outputs: one plan, one add_attendees, and the
          * two day-0 milestones of simplicity-30-60-90 (due at the sale,
-         * fired once), no id twice. */
+         * fired once), each with its progress summary to the leader, no
+         * id twice. */
         it_outputs_t out;
         const char **ids;
         assert_int_equal(it_outputs_read(g.bootstrap, g.codec, &out), 0);
         assert_int_equal(out.n_plans, 1);
         assert_string_equal(out.plans[0].plan_id,
                             pd_uuid5_printf(&g.arena, "%s/plan", ev.event_id));
-        assert_int_equal(out.n_actions, 3);
+        assert_int_equal(out.n_actions, 5);
         size_t n = it_outputs_ids(&out, &g.arena, &ids);
-        assert_int_equal(n, 4);
+        assert_int_equal(n, 6);
         for (size_t i = 1; i < n; i++)
                 assert_string_not_equal(ids[i - 1], ids[i]);
-        size_t attendees = 0, milestones = 0;
+        size_t attendees = 0, milestones = 0, leader = 0;
         for (size_t i = 0; i < out.n_actions; i++) {
                 attendees += out.actions[i].kind == PD_ACT_ADD_ATTENDEES;
                 milestones += out.actions[i].kind == PD_ACT_MILESTONE_DUE;
+                leader += out.actions[i].kind == PD_ACT_NOTIFY_LEADER;
         }
         assert_int_equal(attendees, 1);
         assert_int_equal(milestones, 2);
+        assert_int_equal(leader, 2);
 
         /* The marker counted the event once. */
         const it_record_t *rec = it_outputs_marker(&out, CUSTOMER);

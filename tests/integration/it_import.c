@@ -89,6 +89,38 @@ static json_t *import(const char *mode, const char *tag)
         return root;
 }
 
+/* Runs pd-inspect summary --json on the store; returns the parsed JSON. */
+static json_t *inspect(const char *store, const char *as_of)
+{
+        char bin[512], out[700];
+        snprintf(out, sizeof(out), "%s/inspect-%s.json", g.dir,
+                 as_of ? as_of : "latest");
+        char *argv[] = {(char *)it_bin("pd-inspect", bin, sizeof(bin)),
+                        "--store",
+                        (char *)store,
+                        "summary",
+                        "--json",
+                        as_of ? "--as-of" : NULL,
+                        (char *)as_of,
+                        NULL};
+        pid_t pid = it_spawn(argv, out);
+        assert_true(pid > 0);
+        assert_int_equal(it_wait(pid, 60000), 0);
+        json_t *root = json_load_file(out, 0, NULL);
+        assert_non_null(root);
+        return root;
+}
+
+static json_t *path(json_t *o, const char *a, const char *b, const char *c)
+{
+        o = json_object_get(o, a);
+        if (b)
+                o = json_object_get(o, b);
+        if (c)
+                o = json_object_get(o, c);
+        return o;
+}
+
 static void test_import_real_data(void **state)
 {
         struct stat st;
@@ -153,6 +185,85 @@ static void test_import_real_data(void **state)
         }
         /* One plan per won deal. */
         assert_int_equal(it_metric(metrics, "plans"), 9238);
+
+        /* The surveys the data implies, on the event clock.  The exports
+         * hold no ImplementationClosed rows, so every close is a plan's
+         * last milestone passing the partition's stream time
+         * (survey.close.on.last.milestone): 747 close surveys.  Six-monthly
+         * slots fire when the stream time passes close + 6k months:
+         * 602 before the data ends.  10 of those 1349 came within 30 days
+         * of the customer's previous survey (a new plan closing right
+         * after a slot) and went out at the end of the gap.  The counts
+         * are the same in every run: on the event clock timers fire as
+         * records move their partition's stream time, never by batch. */
+        assert_int_equal(it_metric(metrics, "surveys_close"), 747);
+        assert_int_equal(it_metric(metrics, "surveys_six_monthly"), 602);
+        assert_int_equal(it_metric(metrics, "actions.send_survey"), 747 + 602);
+        assert_int_equal(it_metric(metrics, "surveys_deferred"), 10);
+
+        /* The store agrees: every marker's own survey counter sums to
+         * the same; the markers record 12 deferrals: the 10 sent and 2
+         * still waiting for their gap to end when the data stops. */
+        json_t *sum = inspect(store, NULL);
+        json_t *sum24 = inspect(store, "2024-12-31T19:00:00Z");
+        if (getenv("IT_VERBOSE")) {
+                json_dumpf(sum, stderr, JSON_INDENT(1) | JSON_SORT_KEYS);
+                json_dumpf(json_object_get(sum24, "rolling"), stderr,
+                           JSON_INDENT(1) | JSON_SORT_KEYS);
+        }
+        assert_int_equal(json_int(sum, "surveys_sent", NULL), 747 + 602);
+        assert_int_equal(json_int(sum, "surveys_deferred_by_gap", NULL), 12);
+        assert_int_equal(json_int(sum, "surveys_deferred_pending", NULL), 2);
+        /* Every RavenStack satisfaction score names its ticket. */
+        assert_int_equal(json_int(sum, "ticket_csat_responses", NULL), 1175);
+
+        /* Rolling 90 days as of the latest answer (2025-05-01, the
+         * nps-csat-mock answers of 2025-04-07..05-01): its 100 NPS (41
+         * promoters, 26 detractors: 15) and 100 CSAT (63 of 4-5: 63 %),
+         * no ticket CSAT (the last is from 2024), and no project manager
+         * (those respondents bought nothing). */
+        json_t *roll = json_object_get(sum, "rolling");
+        assert_string_equal(json_string_value(json_object_get(roll, "as_of")),
+                            "2025-05-01T12:00:00Z");
+        assert_int_equal(json_int(roll, "window_days", NULL), 90);
+        assert_int_equal(
+            json_int(path(roll, "overall", NULL, NULL), "nps", NULL), 15);
+        assert_int_equal(
+            json_int(path(roll, "overall", NULL, NULL), "nps_responses", NULL),
+            100);
+        assert_int_equal(
+            json_int(path(roll, "overall", NULL, NULL), "csat_percent", NULL),
+            63);
+        assert_int_equal(json_int(path(roll, "ticket_csat", NULL, NULL),
+                                  "csat_responses", NULL),
+                         0);
+        assert_int_equal(
+            json_int(path(roll, "by_project_manager", "(none)", NULL),
+                     "nps_responses", NULL),
+            100);
+        /* As of the last scored ticket (2024-12-31 19:00): the tickets
+         * closed after 2024-10-02 19:00, 164 CSAT answers, 104 of them 4-5
+         * (63 %), all linked to their tickets, none NPS; split over the
+         * project managers of the customers' current plans. */
+        roll = json_object_get(sum24, "rolling");
+        json_t *all = path(roll, "overall", NULL, NULL);
+        assert_int_equal(json_int(all, "csat_responses", NULL), 164);
+        assert_int_equal(json_int(all, "csat_percent", NULL), 63);
+        assert_int_equal(json_int(all, "nps_responses", NULL), 0);
+        assert_int_equal(json_int(path(roll, "ticket_csat", NULL, NULL),
+                                  "csat_responses", NULL),
+                         164);
+        long long by_pm = 0, by_persona = 0;
+        const char *key;
+        json_t *v;
+        json_object_foreach(json_object_get(roll, "by_project_manager"), key, v)
+            by_pm += json_int(v, "csat_responses", NULL);
+        json_object_foreach(json_object_get(roll, "by_persona"), key, v)
+            by_persona += json_int(v, "csat_responses", NULL);
+        assert_int_equal(by_pm, 164);
+        assert_int_equal(by_persona, 164);
+        json_decref(sum24);
+        json_decref(sum);
         it_signal(broker, SIGTERM);
         it_wait(broker, 10000);
 }

@@ -8,11 +8,20 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "harness.h"
+#include "schedule.h"
 
 #define PARTITIONS 4
 #define N_CUST     4
+/* The silent customer: a copy of the technical case that sends nothing
+ * after its ImplementationClosed.  It is produced to the technical
+ * customer's partition, whose later events move the stream time past its
+ * six-month slot 1: with the event clock that survey must still fire. */
+#define SILENT      N_CUST
+#define N_ALL       (N_CUST + 1)
+#define SILENT_TWIN 2 /* the technical case, partition 2 */
 
 typedef struct persona_case_s {
         const char *customer;
@@ -105,9 +114,9 @@ static struct {
         char bootstrap[256];
         pd_codec_t *codec;
         pd_arena_t arena;
-        pd_event_t events[N_CUST * N_EVENTS_PER];
+        pd_event_t events[N_CUST * N_EVENTS_PER + 2];
         size_t n_events;
-        int64_t t0[N_CUST];
+        int64_t t0[N_ALL];
 } g;
 
 static int64_t t0_of(int c)
@@ -115,13 +124,30 @@ static int64_t t0_of(int c)
         return it_ms(2024, 1, 15, 9, 0) + (int64_t)c * 3600 * 1000;
 }
 
+static const char *customer_of(int c)
+{
+        return c == SILENT ? "it-cust-silent" : cases[c].customer;
+}
+
+/* Every customer on its own partition (its case index), the silent one on
+ * its twin's. */
+static int32_t partition_of(const char *customer)
+{
+        if (!strcmp(customer, customer_of(SILENT)))
+                return SILENT_TWIN;
+        for (int c = 0; c < N_CUST; c++)
+                if (!strcmp(customer, cases[c].customer))
+                        return c % PARTITIONS;
+        return -1;
+}
+
 static pd_event_t *ev_new(int c, int step, pd_event_kind_t kind, int day)
 {
         pd_event_t *ev = &g.events[g.n_events++];
         memset(ev, 0, sizeof(*ev));
         ev->event_id = pd_uuid5_printf(&g.arena, "it-lifecycle/%s/%d",
-                                       cases[c].customer, step);
-        ev->customer_id = cases[c].customer;
+                                       customer_of(c), step);
+        ev->customer_id = customer_of(c);
         ev->occurred_at = g.t0[c] + (int64_t)day * IT_DAY;
         ev->source = "it";
         ev->kind = kind;
@@ -130,10 +156,10 @@ static pd_event_t *ev_new(int c, int step, pd_event_kind_t kind, int day)
 
 static void sale(int c)
 {
-        const persona_case_t *pc = &cases[c];
+        const persona_case_t *pc = &cases[c == SILENT ? SILENT_TWIN : c];
         pd_event_t *ev = ev_new(c, 0, PD_EV_SALE_CLOSED, 0);
         pd_sale_closed_t *s = &ev->u.sale;
-        s->deal_id = pd_arena_printf(&g.arena, "deal-%s", pc->customer);
+        s->deal_id = pd_arena_printf(&g.arena, "deal-%s", customer_of(c));
         s->products.v = (const char **)pc->products;
         s->products.n = 1;
         s->deal_value = 25000;
@@ -153,7 +179,7 @@ static void sale(int c)
 /* The close survey's id, as the engine derives it. */
 static const char *close_cause(int c)
 {
-        return pd_arena_printf(&g.arena, "%s/survey/%lld/0", cases[c].customer,
+        return pd_arena_printf(&g.arena, "%s/survey/%lld/0", customer_of(c),
                                (long long)(g.t0[c] + D_CLOSE * IT_DAY));
 }
 
@@ -210,6 +236,10 @@ static int setup(void **state)
                 return -1;
         for (int c = 0; c < N_CUST; c++)
                 lifecycle(c);
+        /* The silent customer: a sale and its close, then nothing. */
+        g.t0[SILENT] = t0_of(SILENT);
+        sale(SILENT);
+        ev_new(SILENT, 1, PD_EV_IMPLEMENTATION_CLOSED, D_CLOSE);
         /* Event-time order over all customers, as the importer sends. */
         qsort(g.events, g.n_events, sizeof(g.events[0]), cmp_time);
         return 0;
@@ -232,10 +262,11 @@ static void produce_all(void)
                                                errstr, sizeof(errstr)),
                          PD_OK);
         for (size_t i = 0; i < g.n_events; i++)
-                assert_int_equal(it_produce_event(producer, g.codec,
-                                                  "customer.lifecycle", -1,
-                                                  &g.events[i]),
-                                 0);
+                assert_int_equal(
+                    it_produce_event(producer, g.codec, "customer.lifecycle",
+                                     partition_of(g.events[i].customer_id),
+                                     &g.events[i]),
+                    0);
         assert_int_equal(
             pd_kafka_producer_flush(producer, 30000, errstr, sizeof(errstr)),
             PD_OK);
@@ -263,7 +294,7 @@ static const pd_action_t *find_action(const it_outputs_t *out, const char *id)
 static const pd_event_t *event_of(int c, int step)
 {
         const char *id = pd_uuid5_printf(&g.arena, "it-lifecycle/%s/%d",
-                                         cases[c].customer, step);
+                                         customer_of(c), step);
         for (size_t i = 0; i < g.n_events; i++)
                 if (!strcmp(g.events[i].event_id, id))
                         return &g.events[i];
@@ -275,6 +306,7 @@ static void check_customer(const it_outputs_t *out, int c)
         const persona_case_t *pc = &cases[c];
         const char *cust = pc->customer;
         const pd_event_t *sale_ev = event_of(c, 0);
+        const pd_action_t *ms_a;
         char why[256];
         pd_marker_t m;
 
@@ -310,7 +342,10 @@ static void check_customer(const it_outputs_t *out, int c)
         assert_int_equal(count_kind(out, cust, PD_ACT_ADD_ATTENDEES), 1);
         assert_int_equal(count_kind(out, cust, PD_ACT_ROUTE_TICKET), 1);
         assert_int_equal(count_kind(out, cust, PD_ACT_SEND_SURVEY), 2);
-        assert_int_equal(count_kind(out, cust, PD_ACT_NOTIFY_LEADER), 1);
+        /* The detractor escalation, and one progress summary to the
+         * leader per milestone reminder. */
+        assert_int_equal(count_kind(out, cust, PD_ACT_NOTIFY_LEADER),
+                         1 + pc->milestones_due);
         assert_int_equal(count_kind(out, cust, PD_ACT_PREPARE_RENEWAL), 2);
         assert_int_equal(count_kind(out, cust, PD_ACT_MILESTONE_DUE),
                          pc->milestones_due);
@@ -359,15 +394,158 @@ static void check_customer(const it_outputs_t *out, int c)
                                                      "%s/plan/%s/milestone/%d/"
                                                      "milestone_due",
                                                      cust, plan->plan_id, i));
+                ms_a = find_action(
+                    out, pd_uuid5_printf(
+                             &g.arena, "%s/plan/%s/milestone/%d/notify_leader",
+                             cust, plan->plan_id, i));
                 if (i < pc->milestones_due) {
                         assert_non_null(a);
                         assert_int_equal(a->due_at, plan->milestones[i].due_at);
                         assert_true(a->due_at <= close_at);
+                        assert_non_null(ms_a);
+                        assert_string_equal(
+                            pd_kvs_get(&ms_a->params, "progress"),
+                            pd_arena_printf(&g.arena, "%d/6", i + 1));
+                        assert_string_equal(
+                            pd_kvs_get(&ms_a->params, "project_manager"),
+                            plan->project_manager);
                 } else {
                         assert_null(a);
+                        assert_null(ms_a);
                         assert_true(plan->milestones[i].due_at > close_at);
                 }
         }
+}
+
+/* The silent customer's last event is its close (day 40); its slot 1
+ * (close + 6 months, 10:00 Berlin) fires only because its twin's events
+ * (day 250) move the shared partition's stream time past it. */
+static void check_silent(const it_outputs_t *out)
+{
+        const char *cust = customer_of(SILENT);
+        int64_t close_at = g.t0[SILENT] + D_CLOSE * IT_DAY;
+        int64_t slot1 =
+            pd_schedule_slot_at(close_at, "Europe/Berlin", 1, 6, 600);
+        int64_t last = 0;
+        for (size_t i = 0; i < g.n_events; i++)
+                if (!strcmp(g.events[i].customer_id, cust) &&
+                    g.events[i].occurred_at > last)
+                        last = g.events[i].occurred_at;
+        assert_int_equal(last, close_at);
+        assert_true(slot1 > last);
+        assert_int_equal(
+            it_outputs_marker(out, cust)->partition,
+            it_outputs_marker(out, cases[SILENT_TWIN].customer)->partition);
+        const pd_action_t *a = find_action(
+            out, pd_uuid5_printf(&g.arena, "%s/survey/%lld/1/send_survey", cust,
+                                 (long long)close_at));
+        assert_non_null(a);
+        assert_int_equal(a->due_at, slot1);
+        assert_string_equal(pd_kvs_get(&a->params, "slot"), "1");
+        /* Close 2024-02-24T13:00Z; slot 1 on 2024-08-24 at 10:00 Berlin
+         * (CEST).  Slot 2 (2025-02-24) is past the partition's last event
+         * (day 380 of the twin) and never fired. */
+        char buf[32];
+        pd_schedule_format(slot1, buf, sizeof(buf));
+        assert_string_equal(buf, "2024-08-24T08:00:00Z");
+        assert_int_equal(count_kind(out, cust, PD_ACT_SEND_SURVEY), 2);
+        assert_int_equal(count_kind(out, cust, PD_ACT_ADD_ATTENDEES), 1);
+        assert_int_equal(count_kind(out, cust, PD_ACT_MILESTONE_DUE),
+                         cases[SILENT_TWIN].milestones_due);
+        assert_int_equal(count_kind(out, cust, PD_ACT_NOTIFY_LEADER),
+                         cases[SILENT_TWIN].milestones_due);
+}
+
+/* pd-inspect summary --json on the worker's store (as of as_of, NULL: the
+ * default); returns the "rolling" section's parent. */
+static json_t *inspect(const char *store, const char *as_of)
+{
+        char bin[512], out[700];
+        snprintf(out, sizeof(out), "%s/inspect-%s.json", store,
+                 as_of ? as_of : "latest");
+        char *argv[] = {(char *)it_bin("pd-inspect", bin, sizeof(bin)),
+                        "--store",
+                        (char *)store,
+                        "summary",
+                        "--json",
+                        as_of ? "--as-of" : NULL,
+                        (char *)as_of,
+                        NULL};
+        pid_t pid = it_spawn(argv, out);
+        assert_true(pid > 0);
+        assert_int_equal(it_wait(pid, 60000), 0);
+        json_t *root = json_load_file(out, 0, NULL);
+        assert_non_null(root);
+        return root;
+}
+
+static long long jint(json_t *o, const char *a, const char *b)
+{
+        json_t *n = json_object_get(json_object_get(o, a), b);
+        return json_is_integer(n) ? (long long)json_integer_value(n) : -999;
+}
+
+/* Rolling NPS from the store.  The four detractor answers (score 3) came
+ * on day 45 of each case: 2024-02-29 09:00, 10:00, 11:00 and 12:00 UTC
+ * (a leap day).  As of the latest (the default): NPS -100 over 4, one per
+ * persona, split over the plans' project managers.  As of 2024-05-29
+ * 11:00 only the 12:00 answer is younger than 90 days (the 11:00 one is
+ * exactly 90 days old: out); as of 12:00, none. */
+static void check_rolling(const char *store, const it_outputs_t *out)
+{
+        json_t *sum = inspect(store, NULL);
+        json_t *roll = json_object_get(sum, "rolling");
+        assert_string_equal(json_string_value(json_object_get(roll, "as_of")),
+                            "2024-02-29T12:00:00Z");
+        assert_int_equal(jint(roll, "overall", "nps"), -100);
+        assert_int_equal(jint(roll, "overall", "nps_responses"), 4);
+        assert_int_equal(jint(roll, "overall", "csat_responses"), 0);
+        for (int c = 0; c < N_CUST; c++) {
+                json_t *p = json_object_get(json_object_get(roll, "by_persona"),
+                                            pd_axis_name(cases[c].persona));
+                assert_non_null(p);
+                assert_int_equal(
+                    json_integer_value(json_object_get(p, "nps_responses")), 1);
+                assert_int_equal(json_integer_value(json_object_get(p, "nps")),
+                                 -100);
+        }
+        /* Per project manager: each answer under its customer's manager. */
+        long long total = 0;
+        const char *pm;
+        json_t *v;
+        json_object_foreach(json_object_get(roll, "by_project_manager"), pm, v)
+        {
+                long long want = 0;
+                for (int c = 0; c < N_CUST; c++)
+                        for (size_t i = 0; i < out->n_plans; i++)
+                                want +=
+                                    !strcmp(out->plans[i].customer_id,
+                                            cases[c].customer) &&
+                                    !strcmp(out->plans[i].project_manager, pm);
+                assert_int_equal(
+                    json_integer_value(json_object_get(v, "nps_responses")),
+                    want);
+                total += want;
+        }
+        assert_int_equal(total, 4);
+        json_decref(sum);
+
+        sum = inspect(store, "2024-05-29T11:00:00Z");
+        roll = json_object_get(sum, "rolling");
+        assert_int_equal(jint(roll, "overall", "nps_responses"), 1);
+        assert_int_equal(
+            json_integer_value(json_object_get(
+                json_object_get(json_object_get(roll, "by_persona"),
+                                "consulting"),
+                "nps_responses")),
+            1);
+        json_decref(sum);
+        sum = inspect(store, "2024-05-29T12:00:00Z");
+        roll = json_object_get(sum, "rolling");
+        assert_int_equal(jint(roll, "overall", "nps_responses"), 0);
+        assert_true(json_is_null(
+            json_object_get(json_object_get(roll, "overall"), "nps")));
+        json_decref(sum);
 }
 
 static void test_lifecycles(void **state)
@@ -398,9 +576,12 @@ static void test_lifecycles(void **state)
         it_outputs_t out;
         assert_int_equal(it_outputs_read(g.bootstrap, g.codec, &out), 0);
         /* Per customer: 1 add_attendees, 1 route_ticket, 2 send_survey
-         * (close, six-month slot 1), 1 notify_leader, 2 prepare_renewal
-         * (90 and 30 days ahead) = 7, plus its milestone_due count:
-         * 4 x 7 + (4 + 3 + 3 + 3) = 41. */
+         * (close, six-month slot 1), 1 notify_leader (detractor), 2
+         * prepare_renewal (90 and 30 days ahead) = 7, plus per milestone
+         * due a milestone_due and a notify_leader progress summary:
+         * 4 x 7 + 2 x (4 + 3 + 3 + 3) = 54; the silent customer: 1
+         * add_attendees, 2 send_survey, 2 x 3 for its milestones = 9.
+         * 63 in all. */
         if (getenv("IT_VERBOSE"))
                 for (size_t i = 0; i < out.n_actions; i++)
                         fprintf(stderr, "action %s %s %s due=%lld\n",
@@ -408,14 +589,17 @@ static void test_lifecycles(void **state)
                                 pd_action_kind_name(out.actions[i].kind),
                                 out.actions[i].caused_by,
                                 (long long)out.actions[i].due_at);
-        assert_int_equal(out.n_plans, N_CUST);
+        assert_int_equal(out.n_plans, N_ALL);
         size_t want_actions = 0;
         for (int c = 0; c < N_CUST; c++)
-                want_actions += 7 + (size_t)cases[c].milestones_due;
-        assert_int_equal(want_actions, 41);
+                want_actions += 7 + 2 * (size_t)cases[c].milestones_due;
+        want_actions += 3 + 2 * (size_t)cases[SILENT_TWIN].milestones_due;
+        assert_int_equal(want_actions, 63);
         assert_int_equal(out.n_actions, want_actions);
         for (int c = 0; c < N_CUST; c++)
                 check_customer(&out, c);
+        check_silent(&out);
+        check_rolling(store, &out);
         /* Every changelog record went to its input's partition: the
          * customer's records all share one partition. */
         for (size_t i = 0; i < out.persona.n; i++)

@@ -350,11 +350,15 @@ static void full_marker(pd_marker_t *m)
         m->next_survey_at = T0 + 450LL * 86400000;
         m->last_survey_at = T0 + 270LL * 86400000;
         m->surveys_sent = 2;
-        m->surveys[0] =
-            (pd_survey_result_t){"S-1", PD_SURVEY_NPS, 9, T0 + 91LL * 86400000};
-        m->surveys[1] = (pd_survey_result_t){"S-2", PD_SURVEY_CSAT, 4,
-                                             T0 + 92LL * 86400000};
+        m->surveys[0] = (pd_survey_result_t){"S-1", PD_SURVEY_NPS, 9,
+                                             T0 + 91LL * 86400000, NULL};
+        m->surveys[1] = (pd_survey_result_t){"T-7", PD_SURVEY_CSAT, 4,
+                                             T0 + 92LL * 86400000, "T-7"};
         m->n_surveys = 2;
+        m->survey_deferred_from = T0 + 440LL * 86400000;
+        m->surveys_deferred = 3;
+        m->ticket_ids[m->n_ticket_ids++] = "T-6";
+        m->ticket_ids[m->n_ticket_ids++] = "T-7";
         m->renewals[0] =
             (pd_renewal_t){"C-1", T0 + 365LL * 86400000, 1000.5, true, 1};
         m->renewals[1] =
@@ -420,6 +424,8 @@ static void marker_eq(const pd_marker_t *w, const pd_marker_t *g)
                 assert_int_equal(w->surveys[i].kind, g->surveys[i].kind);
                 assert_int_equal(w->surveys[i].score, g->surveys[i].score);
                 assert_int_equal(w->surveys[i].at, g->surveys[i].at);
+                str_eq(w->surveys[i].ticket_id, g->surveys[i].ticket_id,
+                       "ticket_id");
         }
         assert_int_equal(w->n_renewals, g->n_renewals);
         for (size_t i = 0; i < w->n_renewals; i++) {
@@ -443,6 +449,11 @@ static void marker_eq(const pd_marker_t *w, const pd_marker_t *g)
         assert_int_equal(w->n_deal_ids, g->n_deal_ids);
         for (size_t i = 0; i < w->n_deal_ids; i++)
                 str_eq(w->deal_ids[i], g->deal_ids[i], "deal_ids");
+        assert_int_equal(w->survey_deferred_from, g->survey_deferred_from);
+        assert_int_equal(w->surveys_deferred, g->surveys_deferred);
+        assert_int_equal(w->n_ticket_ids, g->n_ticket_ids);
+        for (size_t i = 0; i < w->n_ticket_ids; i++)
+                str_eq(w->ticket_ids[i], g->ticket_ids[i], "ticket_ids");
         assert_int_equal(w->created_at, g->created_at);
         assert_int_equal(w->updated_at, g->updated_at);
 }

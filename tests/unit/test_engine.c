@@ -83,6 +83,11 @@ typedef struct when_s {
         {                                                                      \
                 B_T0, 0, (int64_t)((days)*DAY_MS)                              \
         }
+/* t0 + days + hours, in exact integer milliseconds */
+#define ATH(days, hours)                                                       \
+        {                                                                      \
+                B_T0, 0, (int64_t)(days)*DAY_MS + (int64_t)(hours)*HOUR_MS     \
+        }
 #define SLOT(k, days)                                                          \
         {                                                                      \
                 B_SLOT, (k), (int64_t)((days)*DAY_MS)                          \
@@ -110,12 +115,14 @@ typedef struct step_s {
         const char *slot;      /* "slot" of every send_survey */
         const char *lead;      /* "lead_days" of every prepare_renewal */
         bool silent_change;    /* fire changes the marker with no output */
+        bool deferred;         /* every send_survey was deferred by the gap */
         void (*check)(ctx_t *ctx);
 } step_t;
 
 typedef struct lifecycle_s {
         const char *name;
         bool no_close_fallback;
+        int32_t gap_days; /* survey.min.gap.days; 0: the default 30, <0: 0 */
         const step_t *steps;
         size_t n_steps;
 } lifecycle_t;
@@ -140,6 +147,10 @@ static void ctx_init(ctx_t *ctx, const lifecycle_t *lc)
         ctx->conf.survey_local_minute = 600;
         ctx->conf.survey_interval_months = 6;
         ctx->conf.close_on_last_milestone = !(lc && lc->no_close_fallback);
+        ctx->conf.survey_min_gap_days = 30;
+        if (lc && lc->gap_days)
+                ctx->conf.survey_min_gap_days =
+                    lc->gap_days < 0 ? 0 : lc->gap_days;
         ctx->conf.renewal_lead_days[0] = 90;
         ctx->conf.renewal_lead_days[1] = 30;
         ctx->conf.partitions = 1;
@@ -295,8 +306,19 @@ static void check_action(ctx_t *ctx, const step_t *s, const pd_action_t *a)
         if (a->kind == PD_ACT_SEND_SURVEY && s->slot) {
                 assert_string_equal(param(a, "slot"), s->slot);
                 int32_t k = atoi(s->slot);
-                assert_int_equal(a->due_at,
-                                 k ? slot_time(ctx, k) : ctx->m.close_at);
+                const char *from = pd_kvs_get(&a->params, "deferred_from");
+                if (s->deferred) {
+                        /* Sent at the end of the gap: the step's time. */
+                        assert_non_null(from);
+                        assert_int_equal(a->due_at, ctx->now);
+                        assert_string_equal(param(a, "deferral_reason"),
+                                            "min_gap");
+                        assert_non_null(strstr(a->reason, "contact gap"));
+                } else {
+                        assert_null(from);
+                        assert_int_equal(a->due_at, k ? slot_time(ctx, k)
+                                                      : ctx->m.close_at);
+                }
                 assert_string_equal(param(a, "time_zone"),
                                     ctx->m.time_zone ? ctx->m.time_zone
                                                      : "UTC");
@@ -595,6 +617,166 @@ static void check_renewal_rearmed(ctx_t *ctx)
                          t0 + 210 * DAY_MS);
 }
 
+static const pd_action_t *nth_action(ctx_t *ctx, pd_action_kind_t kind,
+                                     size_t n)
+{
+        for (size_t i = 0; i < ctx->out.n_actions; i++)
+                if (ctx->out.actions[i].kind == kind && n-- == 0)
+                        return &ctx->out.actions[i];
+        fail_msg("no %s action", pd_action_kind_name(kind));
+        return NULL;
+}
+
+/* Days 0 and 10 of the technical template came due: for each, the PM
+ * reminder and the leader's progress summary, under the same slot. */
+static void check_progress_day_20(ctx_t *ctx)
+{
+        static const char *const progress[] = {"1/6", "2/6"};
+        for (size_t i = 0; i < 2; i++) {
+                const pd_action_t *ms =
+                    nth_action(ctx, PD_ACT_MILESTONE_DUE, i);
+                const pd_action_t *a = nth_action(ctx, PD_ACT_NOTIFY_LEADER, i);
+                assert_string_equal(a->caused_by, ms->caused_by);
+                assert_int_equal(a->due_at, ms->due_at);
+                assert_int_equal(a->due_at, t0 + (i ? 10 : 0) * DAY_MS);
+                assert_string_equal(param(a, "topic"), "milestone_progress");
+                assert_string_equal(param(a, "progress"), progress[i]);
+                assert_string_equal(param(a, "milestones_done"), i ? "2" : "1");
+                assert_string_equal(param(a, "milestones_total"), "6");
+                assert_string_equal(param(a, "milestone"),
+                                    param(ms, "milestone"));
+                assert_string_equal(param(a, "plan_id"), ctx->m.plan_id);
+                assert_string_equal(param(a, "project_manager"), first_pm);
+                assert_string_equal(param(a, "persona"), "technical");
+                assert_non_null(param(a, "next_milestone"));
+        }
+        /* The next milestone after day 10 is day 30. */
+        assert_string_equal(
+            param(nth_action(ctx, PD_ACT_NOTIFY_LEADER, 1), "next_due_at"),
+            "2024-03-31T10:00:00Z");
+}
+
+static void check_csat_ticket(ctx_t *ctx)
+{
+        const pd_survey_result_t *r = &ctx->m.surveys[ctx->m.n_surveys - 1];
+        assert_string_equal(r->survey_id, "T-ticket");
+        assert_int_equal(r->kind, PD_SURVEY_CSAT);
+        assert_int_equal(r->score, 5);
+        assert_non_null(r->ticket_id);
+        assert_string_equal(r->ticket_id, "T-ticket");
+        /* The relationship NPS answer is untouched and not a ticket's. */
+        assert_int_equal(ctx->m.surveys[0].kind, PD_SURVEY_NPS);
+        assert_int_equal(ctx->m.surveys[0].score, 10);
+        assert_null(ctx->m.surveys[0].ticket_id);
+}
+
+static void check_csat_no_ticket(ctx_t *ctx)
+{
+        const pd_survey_result_t *r = &ctx->m.surveys[ctx->m.n_surveys - 1];
+        assert_string_equal(r->survey_id, "T-unknown");
+        assert_int_equal(r->kind, PD_SURVEY_CSAT);
+        assert_null(r->ticket_id);
+        assert_int_equal(ctx->m.n_surveys, 3);
+}
+
+static int64_t utc(const char *s)
+{
+        int64_t at = 0;
+        assert_true(pd_schedule_parse(s, &at));
+        return at;
+}
+
+static void fmt_eq(int64_t at, const char *want)
+{
+        char buf[32];
+        pd_schedule_format(at, buf, sizeof(buf));
+        assert_string_equal(buf, want);
+}
+
+/* Gap 30: slot 1 of the first schedule went out 2024-09-01 10:00 Berlin
+ * (08:00Z); a second implementation closes 12 days later: its close survey
+ * waits for the end of the gap, 2024-10-01T08:00Z. */
+static void check_close_deferred(ctx_t *ctx)
+{
+        fmt_eq(ctx->m.last_survey_at, "2024-09-01T08:00:00Z");
+        fmt_eq(ctx->m.close_at, "2024-09-13T08:00:00Z");
+        assert_int_equal(ctx->m.next_slot, 0);
+        fmt_eq(ctx->m.next_survey_at, "2024-10-01T08:00:00Z");
+        fmt_eq(ctx->m.survey_deferred_from, "2024-09-13T08:00:00Z");
+        assert_int_equal(ctx->m.surveys_deferred, 1);
+        assert_int_equal(ctx->m.surveys_sent, 2);
+        assert_int_equal(pd_engine_next_timer(&ctx->eng, &ctx->m),
+                         utc("2024-10-01T08:00:00Z"));
+}
+
+static void check_close_sent_late(ctx_t *ctx)
+{
+        const pd_action_t *a = only_action(ctx, PD_ACT_SEND_SURVEY);
+        fmt_eq(a->due_at, "2024-10-01T08:00:00Z");
+        assert_string_equal(param(a, "deferred_from"), "2024-09-13T08:00:00Z");
+        assert_string_equal(param(a, "previous_survey_at"),
+                            "2024-09-01T08:00:00Z");
+        assert_non_null(strstr(a->reason, "implementation close"));
+        assert_int_equal(ctx->m.survey_deferred_from, 0);
+        assert_int_equal(ctx->m.surveys_deferred, 1);
+        /* Slot 1 stays anchored on the close date, not on the late send:
+         * 2025-03-13 10:00 Berlin (CET) = 09:00Z. */
+        assert_int_equal(ctx->m.next_slot, 1);
+        fmt_eq(ctx->m.next_survey_at, "2025-03-13T09:00:00Z");
+}
+
+static void check_close_not_deferred(ctx_t *ctx)
+{
+        const pd_action_t *a = only_action(ctx, PD_ACT_SEND_SURVEY);
+        fmt_eq(a->due_at, "2024-09-13T08:00:00Z");
+        assert_int_equal(ctx->m.surveys_deferred, 0);
+}
+
+/* Gap 200 days after the close survey of 2024-03-01T10:00Z: slot 1
+ * (2024-09-01T08:00Z) waits until 2024-09-17T10:00Z. */
+static void check_slot1_deferred(ctx_t *ctx)
+{
+        assert_int_equal(ctx->m.next_slot, 1);
+        fmt_eq(ctx->m.next_survey_at, "2024-09-17T10:00:00Z");
+        fmt_eq(ctx->m.survey_deferred_from, "2024-09-01T08:00:00Z");
+        assert_int_equal(ctx->m.surveys_deferred, 1);
+}
+
+static void check_slot1_sent_late(ctx_t *ctx)
+{
+        const pd_action_t *a = only_action(ctx, PD_ACT_SEND_SURVEY);
+        assert_string_equal(param(a, "deferred_from"), "2024-09-01T08:00:00Z");
+        assert_non_null(strstr(a->reason, "200-day contact gap"));
+        /* Slot 2 from the anchor (2025-03-01 10:00 CET), not from the late
+         * slot 1 (which would give 2025-03-17). */
+        assert_int_equal(ctx->m.next_slot, 2);
+        fmt_eq(ctx->m.next_survey_at, "2025-03-01T09:00:00Z");
+}
+
+/* Slot 2 is 165 days after the late slot 1: deferred to 2025-04-05T10:00Z
+ * (2024-09-17 + 200 days). */
+static void check_slot2_deferred(ctx_t *ctx)
+{
+        assert_int_equal(ctx->m.next_slot, 2);
+        fmt_eq(ctx->m.next_survey_at, "2025-04-05T10:00:00Z");
+        fmt_eq(ctx->m.survey_deferred_from, "2025-03-01T09:00:00Z");
+        assert_int_equal(ctx->m.surveys_deferred, 2);
+}
+
+/* Down past slot 3 (2025-09-01T08:00Z) with slot 2 still deferred: one
+ * catch-up survey, the latest slot, outside the gap (it ended 2025-04-05),
+ * so not deferred. */
+static void check_catch_up_supersedes(ctx_t *ctx)
+{
+        const pd_action_t *a = only_action(ctx, PD_ACT_SEND_SURVEY);
+        fmt_eq(a->due_at, "2025-09-01T08:00:00Z");
+        assert_non_null(strstr(a->reason, "catch-up"));
+        assert_int_equal(ctx->m.survey_deferred_from, 0);
+        assert_int_equal(ctx->m.surveys_deferred, 2);
+        assert_int_equal(ctx->m.surveys_sent, 3);
+        assert_int_equal(ctx->m.next_slot, 4);
+}
+
 /* ---- the lifecycles ---------------------------------------------------- */
 
 #define ACTS(...) .acts = {__VA_ARGS__}
@@ -610,7 +792,8 @@ static void check_renewal_rearmed(ctx_t *ctx)
 static const step_t sale_to_surveys[] = {
     {STEP(OP_SALE, "sale-1", AT(0)), .plans = 1, ACTS(A_INVITE = 1),
      .check = check_new_plan},
-    {STEP(OP_ADVANCE, "advance-day-20", AT(20)), ACTS(A_MS = 2)},
+    {STEP(OP_ADVANCE, "advance-day-20", AT(20)), ACTS(A_MS = 2, A_LEADER = 2),
+     .check = check_progress_day_20},
     /* A second deal during the plan: extended, open milestones re-dated
      * from day 25 (to days 55, 85, 115, 130). */
     {STEP(OP_SALE, "sale-2", AT(25)), .plans = 1, ACTS(A_INVITE = 1),
@@ -619,7 +802,8 @@ static const step_t sale_to_surveys[] = {
     {STEP(OP_IMPL, "close", AT(60)), ACTS(A_SURVEY = 1), .slot = "0",
      .check = check_closed},
     {STEP(OP_IMPL, "close-again", AT(61)), ACTS(A_SURVEY = 0)},
-    {STEP(OP_ADVANCE, "until-slot-1", SLOT(1, -1)), ACTS(A_MS = DONT_CARE)},
+    {STEP(OP_ADVANCE, "until-slot-1", SLOT(1, -1)),
+     ACTS(A_MS = DONT_CARE, A_LEADER = DONT_CARE)},
     {STEP(OP_FIRE, "slot-1", SLOT(1, 0)), ACTS(A_SURVEY = 1), .slot = "1"},
     {STEP(OP_FIRE, "slot-1-again", SLOT(1, 0))},
     {STEP(OP_FIRE, "slot-1-later", SLOT(1, 30))},
@@ -636,9 +820,10 @@ static const step_t sale_to_surveys[] = {
 static const step_t close_fallback[] = {
     {STEP(OP_SALE, "sale-1", AT(0)), .plans = 1, ACTS(A_INVITE = 1),
      .check = check_new_plan},
-    {STEP(OP_ADVANCE, "until-day-104", AT(104)), ACTS(A_MS = 5)},
-    {STEP(OP_FIRE, "last-milestone", AT(105)), ACTS(A_MS = 1, A_SURVEY = 1),
-     .slot = "0", .check = check_fallback_close},
+    {STEP(OP_ADVANCE, "until-day-104", AT(104)), ACTS(A_MS = 5, A_LEADER = 5)},
+    {STEP(OP_FIRE, "last-milestone", AT(105)),
+     ACTS(A_MS = 1, A_LEADER = 1, A_SURVEY = 1), .slot = "0",
+     .check = check_fallback_close},
     {STEP(OP_FIRE, "last-milestone-again", AT(105))},
     /* A late ImplementationClosed does not close it twice. */
     {STEP(OP_IMPL, "late-close", AT(110)), ACTS(A_SURVEY = 0)},
@@ -648,8 +833,8 @@ static const step_t close_fallback[] = {
 static const step_t no_fallback[] = {
     {STEP(OP_SALE, "sale-1", AT(0)), .plans = 1, ACTS(A_INVITE = 1),
      .check = check_new_plan},
-    {STEP(OP_ADVANCE, "until-day-400", AT(400)), ACTS(A_MS = 6, A_SURVEY = 0),
-     .check = check_no_fallback},
+    {STEP(OP_ADVANCE, "until-day-400", AT(400)),
+     ACTS(A_MS = 6, A_LEADER = 6, A_SURVEY = 0), .check = check_no_fallback},
     {STEP(OP_ERASE, "erase", AT(401)), .result = PD_APPLY_ERASED,
      .check = check_erased_releases},
 };
@@ -689,14 +874,20 @@ static const step_t surveys[] = {
     {STEP(OP_IMPL, "close", AT(0)), ACTS(A_SURVEY = 1), .slot = "0"},
     {STEP(OP_SURVEY, "answer-3", AT(2)), .survey_id = "S-1", .score = 3,
      ACTS(A_LEADER = 1), .check = check_detractor_context},
-    /* An older answer arriving later does not win. */
+    /* An older answer arriving later does not win (and raises nothing); the
+     * newer promoter answer raises the referral ask. */
     {STEP(OP_SURVEY, "answer-9-older", AT(1)), .survey_id = "S-1", .score = 9,
      .check = check_survey_score_3},
     {STEP(OP_SURVEY, "answer-10-newer", AT(3)), .survey_id = "S-1", .score = 10,
-     .check = check_survey_score_10},
+     ACTS(A_LEADER = 1), .check = check_survey_score_10},
     {STEP(OP_TICKET, "ticket", AT(4)), ACTS(A_ROUTE = 1), .check = note_events},
     {STEP(OP_SURVEY, "answer-3", AT(5)), .survey_id = "S-1", .score = 3,
      .result = PD_APPLY_DUPLICATE, .check = check_dup_unchanged},
+    /* The CSAT of the ticket opened above, and one naming no ticket. */
+    {STEP(OP_SURVEY, "csat-ticket", AT(6)), .survey_id = "T-ticket",
+     .kind = PD_SURVEY_CSAT, .score = 5, .check = check_csat_ticket},
+    {STEP(OP_SURVEY, "csat-other", AT(7)), .survey_id = "T-unknown",
+     .kind = PD_SURVEY_CSAT, .score = 2, .check = check_csat_no_ticket},
     {STEP(OP_FIRE, "slot-1", SLOT(1, 0)), ACTS(A_SURVEY = 1), .slot = "1"},
     {STEP(OP_CHURN, "churn", SLOT(1, 1)), .check = check_churned},
     {STEP(OP_ADVANCE, "three-years", SLOT(7, 0))},
@@ -711,7 +902,7 @@ static const step_t deal_resent[] = {
      ACTS(A_INVITE = 1), .check = note_marker},
     {STEP(OP_SALE, "sale-a-resent", AT(0.2)), .deal = "D-A",
      .result = PD_APPLY_DUPLICATE_DEAL, .check = check_deal_unchanged},
-    {STEP(OP_ADVANCE, "advance-day-20", AT(20)), ACTS(A_MS = 2)},
+    {STEP(OP_ADVANCE, "advance-day-20", AT(20)), ACTS(A_MS = 2, A_LEADER = 2)},
     {STEP(OP_SALE, "sale-b", AT(25)), .deal = "D-B", .plans = 1,
      ACTS(A_INVITE = 1), .check = check_two_deals},
     {STEP(OP_TICKET, "ticket", AT(26)), ACTS(A_ROUTE = 1),
@@ -725,22 +916,69 @@ static const step_t deal_resent[] = {
     {STEP(OP_SALE, "sale-b-resent-after-close", AT(90)), .deal = "D-B",
      .result = PD_APPLY_DUPLICATE_DEAL, .check = check_deal_unchanged},
     {STEP(OP_SALE, "sale-c", AT(91)), .deal = "D-C", .plans = 1,
-     ACTS(A_INVITE = 1, A_MS = DONT_CARE)},
+     ACTS(A_INVITE = 1, A_MS = DONT_CARE, A_LEADER = DONT_CARE)},
+};
+
+/* Contact governance, gap 30 days: a second implementation closing 12 days
+ * after slot 1 of the first (2024-09-01) gets its close survey at the end
+ * of the gap, recorded as deferred; its own schedule stays anchored. */
+static const step_t gap_close[] = {
+    {STEP(OP_SALE, "sale-1", AT(-10)), .plans = 1, ACTS(A_INVITE = 1)},
+    {STEP(OP_IMPL, "close", AT(0)), ACTS(A_SURVEY = 1), .slot = "0"},
+    {STEP(OP_FIRE, "slot-1", SLOT(1, 0)), ACTS(A_SURVEY = 1), .slot = "1"},
+    {STEP(OP_SALE, "sale-2", SLOT(1, 5)), .plans = 1, ACTS(A_INVITE = 1)},
+    {STEP(OP_IMPL, "close-2", SLOT(1, 12)), ACTS(A_SURVEY = 0),
+     .check = check_close_deferred},
+    {STEP(OP_FIRE, "gap-not-over", ATH(214, -3))},
+    {STEP(OP_FIRE, "gap-end", ATH(214, -2)), ACTS(A_SURVEY = 1), .slot = "0",
+     .deferred = true, .check = check_close_sent_late},
+    {STEP(OP_FIRE, "gap-end-again", ATH(214, -2))},
+    {STEP(OP_FIRE, "slot-1-of-close-2", SLOT(1, 0)), ACTS(A_SURVEY = 1),
+     .slot = "1"},
+};
+
+/* The same with the gap disabled (survey.min.gap.days=0). */
+static const step_t gap_off[] = {
+    {STEP(OP_SALE, "sale-1", AT(-10)), .plans = 1, ACTS(A_INVITE = 1)},
+    {STEP(OP_IMPL, "close", AT(0)), ACTS(A_SURVEY = 1), .slot = "0"},
+    {STEP(OP_FIRE, "slot-1", SLOT(1, 0)), ACTS(A_SURVEY = 1), .slot = "1"},
+    {STEP(OP_SALE, "sale-2", SLOT(1, 5)), .plans = 1, ACTS(A_INVITE = 1)},
+    {STEP(OP_IMPL, "close-2", SLOT(1, 12)), ACTS(A_SURVEY = 1), .slot = "0",
+     .check = check_close_not_deferred},
+};
+
+/* A gap longer than the interval (200 days): every slot is deferred from
+ * its anchored time, and a catch-up supersedes a deferral still pending. */
+static const step_t gap_long[] = {
+    {STEP(OP_SALE, "sale-1", AT(-10)), .plans = 1, ACTS(A_INVITE = 1)},
+    {STEP(OP_IMPL, "close", AT(0)), ACTS(A_SURVEY = 1), .slot = "0"},
+    {STEP(OP_FIRE, "slot-1-deferred", SLOT(1, 0)), .silent_change = true,
+     .check = check_slot1_deferred},
+    {STEP(OP_FIRE, "slot-1-deferred-again", SLOT(1, 1))},
+    {STEP(OP_FIRE, "slot-1-sent", AT(200)), ACTS(A_SURVEY = 1), .slot = "1",
+     .deferred = true, .check = check_slot1_sent_late},
+    {STEP(OP_FIRE, "slot-2-deferred", SLOT(2, 0)), .silent_change = true,
+     .check = check_slot2_deferred},
+    {STEP(OP_FIRE, "slot-3-catch-up", SLOT(3, 1)), ACTS(A_SURVEY = 1),
+     .slot = "3", .check = check_catch_up_supersedes},
 };
 
 #define LC(name, steps, ...)                                                   \
         {                                                                      \
-                name, __VA_ARGS__ + 0, steps, sizeof(steps) / sizeof(steps[0]) \
+                name, __VA_ARGS__, steps, sizeof(steps) / sizeof(steps[0])     \
         }
 
 static const lifecycle_t lifecycles[] = {
-    LC("sale, extension, close, six-monthly surveys, catch-up",
-       sale_to_surveys),
-    LC("close at the last milestone", close_fallback),
-    LC("no close fallback", no_fallback, true),
-    LC("renewal leads", renewals),
-    LC("survey answers, duplicates, churn, erase", surveys),
-    LC("a deal re-sent under new event ids", deal_resent),
+    LC("sale, extension, close, six-monthly surveys, catch-up", sale_to_surveys,
+       false, 0),
+    LC("close at the last milestone", close_fallback, false, 0),
+    LC("no close fallback", no_fallback, true, 0),
+    LC("renewal leads", renewals, false, 0),
+    LC("survey answers, duplicates, churn, erase", surveys, false, 0),
+    LC("contact gap defers a close survey", gap_close, false, 0),
+    LC("contact gap off", gap_off, false, -1),
+    LC("contact gap longer than the interval", gap_long, false, 200),
+    LC("a deal re-sent under new event ids", deal_resent, false, 0),
 };
 
 static void test_lifecycles(void **state)
@@ -760,14 +998,14 @@ static void test_lifecycles(void **state)
 struct score_case {
         pd_survey_kind_t kind;
         int32_t score;
-        int leader;
+        int leader; /* detractor escalation or promoter referral ask */
 };
 
 static const struct score_case score_cases[] = {
     {PD_SURVEY_NPS, 0, 1},  {PD_SURVEY_NPS, 1, 1},  {PD_SURVEY_NPS, 2, 1},
     {PD_SURVEY_NPS, 3, 1},  {PD_SURVEY_NPS, 4, 1},  {PD_SURVEY_NPS, 5, 1},
     {PD_SURVEY_NPS, 6, 1},  {PD_SURVEY_NPS, 7, 0},  {PD_SURVEY_NPS, 8, 0},
-    {PD_SURVEY_NPS, 9, 0},  {PD_SURVEY_NPS, 10, 0}, {PD_SURVEY_CSAT, 1, 0},
+    {PD_SURVEY_NPS, 9, 1},  {PD_SURVEY_NPS, 10, 1}, {PD_SURVEY_CSAT, 1, 0},
     {PD_SURVEY_CSAT, 2, 0}, {PD_SURVEY_CSAT, 5, 0},
 };
 
@@ -790,6 +1028,71 @@ static void test_detractor_table(void **state)
                 assert_int_equal(ctx->m.n_surveys, 1);
                 assert_int_equal(ctx->m.surveys[0].kind, c->kind);
                 assert_int_equal(ctx->m.surveys[0].score, c->score);
+                pd_arena_term(&ctx->arena);
+        }
+        free(ctx);
+}
+
+/* ---- promoter referral ask -------------------------------------------- */
+
+struct referral_case {
+        pd_axis_t persona;
+        int32_t score;
+        const char *topic; /* NULL: no leader action */
+        const char *ask;   /* a phrase of the persona's wording */
+};
+
+static const struct referral_case referral_cases[] = {
+    {PD_AXIS_TECHNICAL, 10, "referral_ask", "technical reference"},
+    {PD_AXIS_TECHNICAL, 9, "referral_ask", "integration case study"},
+    {PD_AXIS_MARKETING, 9, "referral_ask", "design testimonial"},
+    {PD_AXIS_CONSULTING, 10, "referral_ask", "benchmark-panel"},
+    {PD_AXIS_SIMPLICITY, 9, "referral_ask", "quick results"},
+    {PD_AXIS_MARKETING, 8, NULL, NULL},
+    {PD_AXIS_MARKETING, 7, NULL, NULL},
+    {PD_AXIS_CONSULTING, 6, "detractor_escalation", NULL},
+};
+
+static void test_referral_by_persona(void **state)
+{
+        ctx_t *ctx = malloc(sizeof(*ctx));
+        char name[128], id[37];
+        assert_non_null(ctx);
+        for (size_t i = 0;
+             i < sizeof(referral_cases) / sizeof(referral_cases[0]); i++) {
+                const struct referral_case *c = &referral_cases[i];
+                step_t s = {STEP(OP_SURVEY, "promoter", AT(1)),
+                            .survey_id = "S-7", .score = c->score};
+                s.acts[PD_ACT_NOTIFY_LEADER] = c->topic ? 1 : 0;
+                print_message("%s score %d\n", pd_axis_name(c->persona),
+                              c->score);
+                ctx_init(ctx, NULL);
+                /* A customer whose persona is settled well past any
+                 * survey's own weight. */
+                ctx->m.customer_id = "CUST-1";
+                ctx->m.stage = PD_STAGE_LIVE;
+                ctx->m.axis[c->persona] = 50;
+                ctx->m.dominant = c->persona;
+                ctx->m.margin = 50;
+                ctx->m.created_at = ctx->m.updated_at = t0 + DAY_MS;
+                run_step(ctx, &s);
+                if (!c->topic) {
+                        pd_arena_term(&ctx->arena);
+                        continue;
+                }
+                const pd_action_t *a = only_action(ctx, PD_ACT_NOTIFY_LEADER);
+                assert_string_equal(param(a, "topic"), c->topic);
+                assert_string_equal(param(a, "persona"),
+                                    pd_axis_name(c->persona));
+                assert_string_equal(param(a, "survey_id"), "S-7");
+                assert_int_equal(atoi(param(a, "score")), c->score);
+                /* uuid5("<event_id>/notify_leader"): deterministic from
+                 * the answer's event id. */
+                snprintf(name, sizeof(name), "%s/notify_leader", ctx->event_id);
+                pd_uuid5(name, id);
+                assert_string_equal(a->action_id, id);
+                if (c->ask)
+                        assert_non_null(strstr(param(a, "ask"), c->ask));
                 pd_arena_term(&ctx->arena);
         }
         free(ctx);
@@ -880,6 +1183,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_lifecycles),
             cmocka_unit_test(test_detractor_table),
+            cmocka_unit_test(test_referral_by_persona),
             cmocka_unit_test(test_invalid_event),
             cmocka_unit_test(test_determinism),
             cmocka_unit_test(test_deal_window),

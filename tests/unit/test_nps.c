@@ -134,6 +134,146 @@ static void test_csat_invalid(void **state)
         assert_false(pd_csat_score(&csat, &got));
 }
 
+/* ---- rolling 90-day window -------------------------------------------- */
+
+#define DAY       (86400LL * 1000)
+#define AS_OF     1498824000000LL /* 2017-06-30T12:00:00Z */
+#define WIN_START 1491048000000LL /* 2017-04-01T12:00:00Z = AS_OF - 90 d */
+
+struct window_case {
+        const char *name;
+        int64_t at;
+        int32_t days;
+        bool in;
+};
+
+static const struct window_case window_cases[] = {
+    {"at the as-of instant", AS_OF, 90, true},
+    {"one ms after as-of (not yet)", AS_OF + 1, 90, false},
+    {"a day before", AS_OF - DAY, 90, true},
+    {"exactly 90 days old (left)", WIN_START, 90, false},
+    {"90 days old less 1 ms", WIN_START + 1, 90, true},
+    {"91 days old", AS_OF - 91 * DAY, 90, false},
+    {"a year old", AS_OF - 365 * DAY, 90, false},
+    {"30-day window, 29 days old", AS_OF - 29 * DAY, 30, true},
+    {"30-day window, 30 days old", AS_OF - 30 * DAY, 30, false},
+    {"zero-day window", AS_OF, 0, false},
+    {"epoch far before", 0, 90, false},
+};
+
+static void test_window_table(void **state)
+{
+        for (size_t i = 0; i < sizeof(window_cases) / sizeof(window_cases[0]);
+             i++) {
+                const struct window_case *c = &window_cases[i];
+                print_message("window case: %s\n", c->name);
+                assert_int_equal(pd_window_contains(AS_OF, c->days, c->at),
+                                 c->in);
+        }
+        assert_int_equal(WIN_START, AS_OF - PD_ROLLING_DAYS * DAY);
+}
+
+struct answer {
+        int64_t at;
+        bool csat;
+        int32_t score;
+};
+
+struct rolling_case {
+        const char *name;
+        struct answer answers[12];
+        size_t n;
+        int32_t counted;  /* answers inside the window and on their scale */
+        int32_t nps;      /* NO_SCORE: no NPS answer in the window */
+        int32_t csat_pct; /* NO_SCORE: no CSAT answer in the window */
+};
+
+static const struct rolling_case rolling_cases[] = {
+    {"nothing", {{0}}, 0, 0, NO_SCORE, NO_SCORE},
+    {"all outside the window",
+     {{WIN_START, false, 10}, {AS_OF + DAY, false, 0}, {WIN_START, true, 5}},
+     3,
+     0,
+     NO_SCORE,
+     NO_SCORE},
+    /* Inside: 10, 9, 3 (NPS) -> (2 - 1) / 3 = 33; the 0 is 95 days old. */
+    {"old detractor drops out",
+     {{AS_OF - 95 * DAY, false, 0},
+      {AS_OF - 10 * DAY, false, 10},
+      {AS_OF - 20 * DAY, false, 9},
+      {AS_OF - 89 * DAY, false, 3}},
+     4,
+     3,
+     33,
+     NO_SCORE},
+    /* NPS and CSAT apart: NPS 7, 8 -> 0; CSAT 5, 4, 2 -> 67 %. */
+    {"NPS and CSAT kept apart",
+     {{AS_OF, false, 7},
+      {AS_OF - DAY, false, 8},
+      {AS_OF - 2 * DAY, true, 5},
+      {AS_OF - 3 * DAY, true, 4},
+      {AS_OF - 4 * DAY, true, 2}},
+     5,
+     5,
+     0,
+     67},
+    /* Off-scale scores never count: NPS 11, CSAT 0 and 6. */
+    {"off-scale ignored",
+     {{AS_OF, false, 11},
+      {AS_OF, true, 0},
+      {AS_OF, true, 6},
+      {AS_OF, false, 6},
+      {AS_OF, true, 1}},
+     5,
+     2,
+     -100,
+     0},
+    /* 8 promoters (one 90 days old less 1 ms), 2 passives, 1 detractor
+     * inside: 100 x 7 / 11 = 63.6 -> 64; the promoter exactly 90 days old
+     * is out (counted, it would be 100 x 8 / 12 = 67). */
+    {"boundary decides",
+     {{AS_OF - 1 * DAY, false, 10},
+      {AS_OF - 2 * DAY, false, 10},
+      {AS_OF - 3 * DAY, false, 9},
+      {AS_OF - 4 * DAY, false, 9},
+      {AS_OF - 5 * DAY, false, 9},
+      {AS_OF - 6 * DAY, false, 10},
+      {AS_OF - 7 * DAY, false, 9},
+      {WIN_START + 1, false, 10},
+      {AS_OF - 8 * DAY, false, 7},
+      {AS_OF - 9 * DAY, false, 8},
+      {AS_OF - 10 * DAY, false, 2},
+      {WIN_START, false, 10}},
+     12,
+     11,
+     64,
+     NO_SCORE},
+};
+
+static void test_rolling_table(void **state)
+{
+        for (size_t i = 0; i < sizeof(rolling_cases) / sizeof(rolling_cases[0]);
+             i++) {
+                const struct rolling_case *c = &rolling_cases[i];
+                pd_rolling_t r = {0};
+                int32_t counted = 0, got;
+                print_message("rolling case: %s\n", c->name);
+                for (size_t j = 0; j < c->n; j++)
+                        counted += pd_rolling_add(
+                            &r, AS_OF, PD_ROLLING_DAYS, c->answers[j].at,
+                            c->answers[j].csat, c->answers[j].score);
+                assert_int_equal(counted, c->counted);
+                bool ok = pd_nps_score(&r.nps, &got);
+                assert_int_equal(ok, c->nps != NO_SCORE);
+                if (ok)
+                        assert_int_equal(got, c->nps);
+                ok = pd_csat_score(&r.csat, &got);
+                assert_int_equal(ok, c->csat_pct != NO_SCORE);
+                if (ok)
+                        assert_int_equal(got, c->csat_pct);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -144,6 +284,8 @@ int main(void)
             cmocka_unit_test(test_detractor),
             cmocka_unit_test(test_csat_table),
             cmocka_unit_test(test_csat_invalid),
+            cmocka_unit_test(test_window_table),
+            cmocka_unit_test(test_rolling_table),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
