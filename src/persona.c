@@ -90,8 +90,8 @@ struct pd_model_s {
         char default_lang[3];
         checkpoint_t *cps; /* sorted by key */
         size_t n_cps;
-        wtable_t sector, region, products, category, priority;
-        bands_t employees, revenue, nps, csat;
+        wtable_t sector, region, products, category, priority, auto_renew;
+        bands_t employees, revenue, nps, csat, annual_value;
         double text_cap; /* per axis per event; 0: no cap */
         lang_t *langs;   /* sorted by code */
         size_t n_langs;
@@ -651,6 +651,22 @@ static void load_surveys(loader_t *ld, const json_t *j, const char *where,
                 load_bands(ld, m.j, m.path, m.pos, &ld->model->csat);
 }
 
+/* "renewals": {"auto_renew": {"true": w, "false": w}, "annual_value":
+ * [bands]}: how a customer renews says something of who they are. */
+static void load_renewals(loader_t *ld, const json_t *j, const char *where,
+                          size_t pos)
+{
+        static const char *const keys[] = {"auto_renew", "annual_value", NULL};
+        member_t m;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        check_keys(ld, j, where, pos, keys);
+        if (member(ld, j, where, pos, "auto_renew", &m))
+                load_wtable(ld, m.j, m.path, m.pos, &ld->model->auto_renew);
+        if (member(ld, j, where, pos, "annual_value", &m))
+                load_bands(ld, m.j, m.path, m.pos, &ld->model->annual_value);
+}
+
 /* ---- load: text lexicons ------------------------------------------------ */
 
 static int str_cmp(const void *a, const void *b)
@@ -989,19 +1005,11 @@ static const lang_t *find_lang(const pd_model_t *model, const char *code)
 
 static void load_root(loader_t *ld, const json_t *root)
 {
-        static const char *const keys[] = {"version",
-                                           "description",
-                                           "half_life_days",
-                                           "hysteresis",
-                                           "default_language",
-                                           "checkpoints",
-                                           "firmographics",
-                                           "products",
-                                           "tickets",
-                                           "surveys",
-                                           "text",
-                                           "routing",
-                                           NULL};
+        static const char *const keys[] = {
+            "version",          "description", "half_life_days", "hysteresis",
+            "default_language", "checkpoints", "firmographics",  "products",
+            "tickets",          "surveys",     "renewals",       "text",
+            "routing",          NULL};
         static const struct {
                 const char *key;
                 void (*load)(loader_t *, const json_t *, const char *, size_t);
@@ -1010,6 +1018,7 @@ static void load_root(loader_t *ld, const json_t *root)
             {"firmographics", load_firmographics},
             {"tickets", load_tickets},
             {"surveys", load_surveys},
+            {"renewals", load_renewals},
             {"text", load_text},
             {"routing", load_routing},
         };
@@ -1126,6 +1135,8 @@ void pd_model_destroy(pd_model_t *model)
         free_wtable(&model->products);
         free_wtable(&model->category);
         free_wtable(&model->priority);
+        free_wtable(&model->auto_renew);
+        free_bands(&model->annual_value);
         free_bands(&model->employees);
         free_bands(&model->revenue);
         free_bands(&model->nps);
@@ -1483,6 +1494,15 @@ static void collect_survey(apply_t *ap, const pd_survey_returned_t *survey)
         add_text(ap, "text.", NULL, &survey->comment, 1);
 }
 
+static void collect_renewal(apply_t *ap, const pd_renewal_due_t *renewal)
+{
+        add_value(ap, &ap->model->auto_renew, "renewal.auto_renew:",
+                  renewal->auto_renew ? "true" : "false");
+        if (renewal->annual_value >= 0)
+                add_band(ap, &ap->model->annual_value,
+                         "renewal.annual_value:", renewal->annual_value);
+}
+
 static void collect(apply_t *ap, const pd_event_t *ev)
 {
         switch (ev->kind) {
@@ -1497,6 +1517,9 @@ static void collect(apply_t *ap, const pd_event_t *ev)
                 break;
         case PD_EV_SURVEY_RETURNED:
                 collect_survey(ap, &ev->u.survey);
+                break;
+        case PD_EV_RENEWAL_DUE:
+                collect_renewal(ap, &ev->u.renewal);
                 break;
         default: /* carries no persona signal */
                 break;

@@ -44,7 +44,23 @@ static const char test_model_json[] =
     "      \"api\": {\"technical\": 3}, \"*\": {\"consulting\": 0.25}}},\n"
     "    \"problems\": {\"answers\": {\n"
     "      \"manual_work\": {\"technical\": 1.5},\n"
-    "      \"poor_ux\": {\"marketing\": 2}}}\n"
+    "      \"poor_ux\": {\"marketing\": 2}}},\n"
+    "    \"churn_reason\": {\"answers\": {\n"
+    "      \"features\": {\"technical\": 1}, \"support\": {\"consulting\": "
+    "1}}},\n"
+    "    \"feedback\": {\"scan_text\": true, \"answers\": {\n"
+    "      \"too expensive\": {\"simplicity\": 0.5}, \"*\": {}}},\n"
+    "    \"deal_size_band\": {\"answers\": {\n"
+    "      \"enterprise\": {\"consulting\": 0.5, \"technical\": 0.25}}}\n"
+    "  },\n"
+    "  \"renewals\": {\n"
+    "    \"auto_renew\": {\"true\": {\"simplicity\": 0.5}, \"false\": "
+    "{\"consulting\": 0.5}},\n"
+    "    \"annual_value\": [\n"
+    "      {\"name\": \"small\", \"max\": 5000, \"weights\": "
+    "{\"simplicity\": 0.25}},\n"
+    "      {\"name\": \"large\", \"min\": 200000, \"weights\": "
+    "{\"consulting\": 0.5, \"technical\": 0.25}}]\n"
     "  },\n"
     "  \"firmographics\": {\n"
     "    \"sector\": {\"technology\": {\"technical\": 1}},\n"
@@ -199,6 +215,17 @@ static pd_kv_t cp_free_text[] = {{"why_chose_us", "Your webhook and API docs"}};
 static pd_kv_t cp_no_text_hit[] = {{"why_chose_us", "the price"}};
 static pd_kv_t cp_multi[] = {{"problems", "manual_work, Poor UX"}};
 static pd_kv_t cp_unknown_id[] = {{"favourite_colour", "blue"}};
+static pd_kv_t cp_churn_features[] = {{"churned", "true"},
+                                      {"churn_reason", "features"},
+                                      {"feedback", "missing features"}};
+static pd_kv_t cp_churn_support[] = {{"churned", "true"},
+                                     {"churn_reason", "support"},
+                                     {"feedback", "Too expensive"}};
+static pd_kv_t cp_churn_text[] = {{"churn_reason", "pricing"},
+                                  {"feedback", "no API, no webhooks"}};
+static pd_kv_t cp_churn_silent[] = {{"churned", "true"},
+                                    {"feedback", "switched to competitor"}};
+static pd_kv_t cp_deal_band[] = {{"deal_size_band", "enterprise"}};
 
 #define SALE_SIZED(emp, rev, ...)                                              \
         {                                                                      \
@@ -215,6 +242,21 @@ static pd_kv_t cp_unknown_id[] = {{"favourite_colour", "blue"}};
                 .event_id = "e-ticket", .occurred_at = T0,                     \
                 .kind = PD_EV_TICKET_OPENED, .u.ticket = {                     \
                         __VA_ARGS__                                            \
+                }                                                              \
+        }
+#define CHECKPOINTS(a)                                                         \
+        {                                                                      \
+                .event_id = "e-cp", .occurred_at = T0,                         \
+                .kind = PD_EV_CHECKPOINTS_RECORDED, .u.checkpoints = KVS(a)    \
+        }
+#define RENEWAL(auto, value)                                                   \
+        {                                                                      \
+                .event_id = "e-renew", .occurred_at = T0,                      \
+                .kind = PD_EV_RENEWAL_DUE, .u.renewal = {                      \
+                        .contract_id = "c-1",                                  \
+                        .renewal_date = T0 + 365 * DAY,                        \
+                        .annual_value = value,                                 \
+                        .auto_renew = auto                                     \
                 }                                                              \
         }
 #define KVS(a)                                                                 \
@@ -384,8 +426,58 @@ static const row_t signal_rows[] = {
      {0, 0, 0, 0.5},
      "survey.CSAT:unsatisfied",
      1},
+    {"churn reason; unlisted feedback without lexicon hit falls to an empty *",
+     CHECKPOINTS(cp_churn_features),
+     T,
+     {0, 0, 1, 0},
+     "checkpoint:churn_reason=features",
+     1},
+    {"churn reason and listed feedback answer",
+     CHECKPOINTS(cp_churn_support),
+     C,
+     {0.5, 0, 0, 1},
+     "checkpoint:churn_reason=support",
+     2},
+    {"churn feedback as free text, unlisted reason",
+     CHECKPOINTS(cp_churn_text),
+     T,
+     {0, 0, 2, 0},
+     "checkpoint:feedback~text.en:api",
+     2},
+    {"churned without a reason: no signal",
+     CHECKPOINTS(cp_churn_silent),
+     S,
+     {0, 0, 0, 0},
+     NULL,
+     0},
+    {"deal size band",
+     SALE(.checkpoints = KVS(cp_deal_band)),
+     C,
+     {0, 0, 0.25, 0.5},
+     "checkpoint:deal_size_band=enterprise",
+     2},
+    {"renewal, auto-renew and small value",
+     RENEWAL(true, 1200),
+     S,
+     {0.75, 0, 0, 0},
+     "renewal.auto_renew:true",
+     2},
+    {"renewal, no auto-renew",
+     RENEWAL(false, 20000),
+     C,
+     {0, 0, 0, 0.5},
+     "renewal.auto_renew:false",
+     1},
+    {"renewal, large value band",
+     RENEWAL(false, 250000),
+     C,
+     {0, 0, 0.25, 1},
+     "renewal.annual_value:large", /* ties go by signal name */
+     3},
     {"no persona signal",
-     {.event_id = "e-renew", .occurred_at = T0, .kind = PD_EV_RENEWAL_DUE},
+     {.event_id = "e-close",
+      .occurred_at = T0,
+      .kind = PD_EV_IMPLEMENTATION_CLOSED},
      S,
      {0, 0, 0, 0},
      NULL,
