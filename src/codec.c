@@ -892,6 +892,33 @@ static void decode_marker_lists(avro_value_t *v, pd_arena_t *arena,
                 m->event_ids[m->n_event_ids++] = ids.v[i];
 }
 
+static pd_axis_t axis_or(const char *name, pd_axis_t dflt)
+{
+        pd_axis_t axis = pd_axis_parse(name);
+        return axis == PD_AXIS__CNT ? dflt : axis;
+}
+
+static void decode_marker_history(avro_value_t *v, pd_arena_t *arena,
+                                  pd_marker_t *m)
+{
+        avro_value_t a = field(v, "persona_history");
+        size_t n       = size_of(&a);
+        /* Keep the newest when a writer kept more than we do. */
+        size_t from = n > PD_MARKER_HISTORY_MAX ? n - PD_MARKER_HISTORY_MAX : 0;
+        for (size_t i = from; i < n; i++) {
+                avro_value_t e;
+                avro_value_get_by_index(&a, i, &e, NULL);
+                pd_persona_change_t *h = &m->history[m->n_history++];
+                h->from     = axis_or(get_str(&e, "from", arena),
+                                      PD_AXIS_SIMPLICITY);
+                h->to       = axis_or(get_str(&e, "to", arena),
+                                      PD_AXIS_SIMPLICITY);
+                h->at       = get_long(&e, "at");
+                h->event_id = get_str(&e, "event_id", arena);
+                h->margin   = get_double(&e, "margin");
+        }
+}
+
 pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf,
                                 size_t len, pd_arena_t *arena,
                                 pd_marker_t *m, char *errstr,
@@ -927,6 +954,7 @@ pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf,
         m->tickets     = get_int(&c, "tickets");
         m->created_at  = get_long(v, "created_at");
         m->updated_at  = get_long(v, "updated_at");
+        decode_marker_history(v, arena, m);
         return PD_OK;
 }
 
@@ -1006,6 +1034,23 @@ static int encode_marker_lists(avro_value_t *v, const pd_marker_t *m)
         return rc || set_strs(v, "recent_event_ids", &ids);
 }
 
+static int encode_marker_history(avro_value_t *v, const pd_marker_t *m)
+{
+        int rc         = 0;
+        avro_value_t a = field(v, "persona_history");
+        for (size_t i = 0; !rc && i < m->n_history; i++) {
+                const pd_persona_change_t *h = &m->history[i];
+                avro_value_t e;
+                rc = avro_value_append(&a, &e, NULL) ||
+                     set_str(&e, "from", pd_axis_name(h->from)) ||
+                     set_str(&e, "to", pd_axis_name(h->to)) ||
+                     set_long(&e, "at", h->at) ||
+                     set_str(&e, "event_id", h->event_id ? h->event_id : "") ||
+                     set_double(&e, "margin", h->margin);
+        }
+        return rc;
+}
+
 pd_err_t pd_codec_marker_encode(pd_codec_t *codec, const pd_marker_t *m,
                                 pd_buf_t *out)
 {
@@ -1030,7 +1075,8 @@ pd_err_t pd_codec_marker_encode(pd_codec_t *codec, const pd_marker_t *m,
              set_int(&c, "deals", m->deals) ||
              set_int(&c, "tickets", m->tickets) ||
              set_long(v, "created_at", m->created_at) ||
-             set_long(v, "updated_at", m->updated_at);
+             set_long(v, "updated_at", m->updated_at) ||
+             encode_marker_history(v, m);
         if (rc)
                 return PD_ERR_INVALID;
         return write_framed(codec, PD_SCHEMA_MARKER, v, out);

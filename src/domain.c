@@ -166,5 +166,8 @@ int pd_marker_copy(pd_marker_t *dst, const pd_marker_t *src,
                     pd_arena_strdup(arena, src->renewals[i].contract_id);
         for (size_t i = 0; i < src->n_event_ids; i++)
                 dst->event_ids[i] = pd_arena_strdup(arena, src->event_ids[i]);
+        for (size_t i = 0; i < src->n_history; i++)
+                dst->history[i].event_id =
+                    pd_arena_strdup(arena, src->history[i].event_id);
         return 0;
 }

@@ -133,6 +133,7 @@ typedef struct pd_event_s {
 #define PD_MARKER_EVENT_IDS_MAX 64
 #define PD_MARKER_RENEWALS_MAX 8
 #define PD_MARKER_MILESTONES_MAX 16
+#define PD_MARKER_HISTORY_MAX 8
 
 typedef struct pd_evidence_s {
         const char *signal;   /* e.g. "checkpoint:migrating_from=spreadsheets" */
@@ -141,6 +142,15 @@ typedef struct pd_evidence_s {
         const char *event_id; /* event that produced it */
         int64_t at;           /* event time */
 } pd_evidence_t;
+
+/* One change of the dominant persona (the marker keeps the latest
+ * PD_MARKER_HISTORY_MAX, oldest first). */
+typedef struct pd_persona_change_s {
+        pd_axis_t from, to;
+        int64_t at;           /* event time of the change */
+        const char *event_id; /* the event (or re-score cause) that moved it */
+        double margin;        /* the new dominant's lead at the change */
+} pd_persona_change_t;
 
 typedef struct pd_survey_result_s {
         const char *survey_id;
@@ -223,6 +233,10 @@ typedef struct pd_marker_s {
 
         int64_t created_at;
         int64_t updated_at; /* max occurred_at applied */
+
+        /* changes of the dominant persona, oldest first */
+        pd_persona_change_t history[PD_MARKER_HISTORY_MAX];
+        size_t n_history;
 } pd_marker_t;
 
 /* ---- outputs ---------------------------------------------------------- */

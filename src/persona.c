@@ -1669,6 +1669,23 @@ static void move_scores(const apply_t *ap, pd_marker_t *marker, int64_t t_ev,
                     ap->v[k].w * decay(model, t_now - t_ev);
 }
 
+void pd_persona_history_add(pd_marker_t *marker, pd_axis_t from, int64_t at,
+                            const char *event_id)
+{
+        if (marker->n_history == PD_MARKER_HISTORY_MAX) {
+                memmove(&marker->history[0], &marker->history[1],
+                        (PD_MARKER_HISTORY_MAX - 1) *
+                            sizeof(marker->history[0]));
+                marker->n_history--;
+        }
+        marker->history[marker->n_history++] = (pd_persona_change_t){
+            .from = from,
+            .to = marker->dominant,
+            .at = at,
+            .event_id = event_id,
+            .margin = marker->margin};
+}
+
 pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
                           const pd_event_t *ev, pd_arena_t *arena,
                           bool *changed, pd_axis_t *before)
@@ -1678,6 +1695,7 @@ pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
             marker->n_evidence > 0 && (unsigned)marker->dominant < PD_AXIS__CNT;
         bool changed_dummy;
         pd_axis_t before_dummy;
+        char *event_id;
         pd_err_t err;
         /* updated_at is the time the scores are decayed to; an event without
          * a time is taken as happening then. */
@@ -1693,9 +1711,15 @@ pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
                 err = update_evidence(&ap, marker, ev, t_ev, t_now);
         if (err)
                 goto out;
+        if (!(event_id = pd_arena_strdup(arena, nz(ev->event_id)))) {
+                err = PD_ERR_NOMEM;
+                goto out;
+        }
         /* Only now, with every allocation done, does the marker move. */
         move_scores(&ap, marker, t_ev, t_now);
         update_dominant(model, marker, had, changed, before);
+        if (*changed)
+                pd_persona_history_add(marker, *before, t_ev, event_id);
         marker->model_version = model->version;
 out:
         return err;

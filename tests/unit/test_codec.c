@@ -367,6 +367,13 @@ static void full_marker(pd_marker_t *m)
                 m->event_ids[m->n_event_ids++] = ev_ids[i];
         m->created_at = T0 - 1000;
         m->updated_at = T0 + 300LL * 86400000;
+        m->history[0] = (pd_persona_change_t){
+            PD_AXIS_TECHNICAL, PD_AXIS_MARKETING, T0 + 100LL * 86400000,
+            ev_ids[1], 1.75};
+        m->history[1] = (pd_persona_change_t){
+            PD_AXIS_MARKETING, PD_AXIS_CONSULTING, T0 + 200LL * 86400000,
+            "CUST-1/rescore/2", 0.5};
+        m->n_history = 2;
 }
 
 static void marker_eq(const pd_marker_t *w, const pd_marker_t *g)
@@ -440,6 +447,15 @@ static void marker_eq(const pd_marker_t *w, const pd_marker_t *g)
                 str_eq(w->event_ids[i], g->event_ids[i], "event_ids");
         assert_int_equal(w->created_at, g->created_at);
         assert_int_equal(w->updated_at, g->updated_at);
+        assert_int_equal(w->n_history, g->n_history);
+        for (size_t i = 0; i < w->n_history; i++) {
+                assert_int_equal(w->history[i].from, g->history[i].from);
+                assert_int_equal(w->history[i].to, g->history[i].to);
+                assert_int_equal(w->history[i].at, g->history[i].at);
+                str_eq(w->history[i].event_id, g->history[i].event_id,
+                       "history.event_id");
+                assert_true(w->history[i].margin == g->history[i].margin);
+        }
 }
 
 static void marker_roundtrip(const pd_marker_t *want)

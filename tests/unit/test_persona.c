@@ -618,6 +618,79 @@ static void test_hysteresis(void **state)
         assert_int_equal(before, T);
         assert_int_equal(marker.dominant, M);
         assert_float_equal(marker.margin, 2.5, EPS);
+
+        /* The change is in the marker's history: from, to, when, why. */
+        assert_int_equal(marker.n_history, 1);
+        assert_int_equal(marker.history[0].from, T);
+        assert_int_equal(marker.history[0].to, M);
+        assert_true(marker.history[0].at == T0);
+        assert_string_equal(marker.history[0].event_id, "e-ticket");
+        assert_float_equal(marker.history[0].margin, 2.5, EPS);
+
+        /* The history is bounded: the oldest changes go first. */
+        for (int i = 0; i < PD_MARKER_HISTORY_MAX + 2; i++) {
+                pd_axis_t from = marker.dominant;
+                marker.dominant = (pd_axis_t)((from + 1) % PD_AXIS__CNT);
+                pd_persona_history_add(&marker, from, T0 + i, "e-more");
+        }
+        assert_int_equal(marker.n_history, PD_MARKER_HISTORY_MAX);
+        assert_true(marker.history[0].at == T0 + 2);
+        assert_true(marker.history[PD_MARKER_HISTORY_MAX - 1].at ==
+                    T0 + PD_MARKER_HISTORY_MAX + 1);
+}
+
+/* ---- the README's worked example, with the shipped model ---------------- */
+
+static void test_readme_example(void **state)
+{
+        fixture_t *fx = *state;
+        static const char *prods[] = {"GTX Pro"};
+        static pd_kv_t cps[] = {{"migrating_from", "spreadsheets"},
+                                {"why_chose_us", "integrations"}};
+        pd_event_t sale =
+            SALE_SIZED(120, -1, .products = {prods, 1}, .sector = "software",
+                       .checkpoints = KVS(cps));
+        pd_event_t ticket = TICKET(.subject = "Farbe der Schaltfläche",
+                                   .category = "Product Support",
+                                   .priority = "medium", .language = "de");
+        pd_marker_t marker_readme = {0};
+        bool changed;
+        pd_axis_t before;
+        const char *reason = NULL;
+
+        /* 1. simplicity 2.5 + 0.5 = 3.0, technical 1 + 1 + 3 = 5.0. */
+        apply(fx, &marker_readme, &sale, &changed, &before);
+        dump(&marker_readme);
+        assert_float_equal(marker_readme.axis[S], 3.0, EPS);
+        assert_float_equal(marker_readme.axis[M], 0.0, EPS);
+        assert_float_equal(marker_readme.axis[T], 5.0, EPS);
+        assert_float_equal(marker_readme.axis[C], 0.0, EPS);
+        assert_int_equal(marker_readme.dominant, T);
+        assert_float_equal(marker_readme.margin, 2.0, EPS);
+
+        /* 2. One half-life later: old scores halve, the ticket adds
+         * marketing 2.0 and simplicity 0.5; no flip (hysteresis 1.5). */
+        ticket.occurred_at = T0 + 180 * DAY;
+        apply(fx, &marker_readme, &ticket, &changed, &before);
+        dump(&marker_readme);
+        assert_false(changed);
+        assert_float_equal(marker_readme.axis[S], 2.0, EPS);
+        assert_float_equal(marker_readme.axis[M], 2.0, EPS);
+        assert_float_equal(marker_readme.axis[T], 2.5, EPS);
+        assert_float_equal(marker_readme.axis[C], 0.0, EPS);
+        assert_int_equal(marker_readme.dominant, T);
+        assert_float_equal(marker_readme.margin, 0.5, EPS);
+        assert_non_null(find_evidence(&marker_readme, "text.de:farbe"));
+        assert_non_null(find_evidence(&marker_readme, "text.de:schaltflache"));
+        assert_int_equal(marker_readme.n_history, 0);
+
+        /* 3. Routed to technical-l2, with its reason. */
+        assert_string_equal(pd_persona_route_ticket(fx->model, &marker_readme,
+                                                    &ticket.u.ticket,
+                                                    &fx->arena, &reason),
+                            "technical-l2");
+        assert_string_equal(reason, "persona=technical margin=0.50 "
+                                    "category=Product Support priority=medium");
 }
 
 /* ---- evidence: cap, order, determinism ---------------------------------- */
@@ -1006,6 +1079,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_shipped_products,
                                             setup_shipped_model, teardown),
             cmocka_unit_test_setup_teardown(test_real_tickets,
+                                            setup_shipped_model, teardown),
+            cmocka_unit_test_setup_teardown(test_readme_example,
                                             setup_shipped_model, teardown),
             cmocka_unit_test_setup_teardown(test_routing, setup_shipped_model,
                                             teardown),
