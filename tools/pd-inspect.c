@@ -1,9 +1,12 @@
 /* pd-inspect: reads the worker's LMDB store (a read-only snapshot, safe
- * while the worker runs) and prints a summary of all customers, or one
- * customer's marker explained.
+ * while the worker runs) and prints a summary of all customers, one
+ * customer's marker explained (from the store, or the latest committed
+ * record of the persona topic), or which signals drive which axis.
  *
  *   pd-inspect --store DIR summary [--json]
  *   pd-inspect --store DIR show CUSTOMER_ID [--json]
+ *   pd-inspect --bootstrap BROKERS [--topic T] show CUSTOMER_ID [--json]
+ *   pd-inspect --store DIR signals [--json]
  *   pd-inspect --store DIR list */
 #include <jansson.h>
 #include <stdio.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "kafka.h"
 #include "nps.h"
 #include "schedule.h"
 #include "store.h"
@@ -78,8 +82,7 @@ static int summarise(const char *customer, const void *bytes, size_t len,
         count(&s->stage, pd_stage_name(m.stage), 1);
         if (m.plan_id) {
                 char key[256];
-                snprintf(key, sizeof(key), "%s / %s", persona,
-                         m.plan_template);
+                snprintf(key, sizeof(key), "%s / %s", persona, m.plan_template);
                 count(&s->plans, key, 1);
                 count(&s->tmpl, m.plan_template, 1);
                 if (m.stage == PD_STAGE_IMPLEMENTING)
@@ -109,15 +112,15 @@ static json_t *nps_by_persona(const summary_t *s)
         json_t *o = json_object();
         for (size_t i = 0; i < s->nps_by_persona_n.cnt; i++) {
                 const char *p = s->nps_by_persona_n.key[i];
-                pd_nps_t n    = {0};
+                pd_nps_t n = {0};
                 for (size_t j = 0; j < s->nps_by_persona_p.cnt; j++)
                         if (!strcmp(s->nps_by_persona_p.key[j], p))
                                 n.promoters = s->nps_by_persona_p.n[j];
                 for (size_t j = 0; j < s->nps_by_persona_d.cnt; j++)
                         if (!strcmp(s->nps_by_persona_d.key[j], p))
                                 n.detractors = s->nps_by_persona_d.n[j];
-                n.passives = s->nps_by_persona_n.n[i] - n.promoters -
-                             n.detractors;
+                n.passives =
+                    s->nps_by_persona_n.n[i] - n.promoters - n.detractors;
                 int32_t score;
                 json_object_set_new(o, p,
                                     pd_nps_score(&n, &score)
@@ -144,9 +147,9 @@ static json_t *summary_json(summary_t *s)
         json_object_set_new(o, "nps_responses",
                             json_integer(s->nps.promoters + s->nps.passives +
                                          s->nps.detractors));
-        json_object_set_new(o, "nps", pd_nps_score(&s->nps, &score)
-                                          ? json_integer(score)
-                                          : json_null());
+        json_object_set_new(o, "nps",
+                            pd_nps_score(&s->nps, &score) ? json_integer(score)
+                                                          : json_null());
         json_object_set_new(o, "nps_by_persona", nps_by_persona(s));
         json_object_set_new(o, "csat_responses",
                             json_integer(s->csat.responses));
@@ -166,10 +169,27 @@ static json_t *time_json(int64_t at)
         return json_string(buf);
 }
 
+/* The changes of the dominant persona, oldest first. */
+static json_t *history_json(const pd_marker_t *m)
+{
+        json_t *a = json_array();
+        for (size_t i = 0; i < m->n_history; i++) {
+                const pd_persona_change_t *h = &m->history[i];
+                json_array_append_new(
+                    a, json_pack("{s:s, s:s, s:o, s:s, s:f}", "from",
+                                 pd_axis_name(h->from), "to",
+                                 pd_axis_name(h->to), "at", time_json(h->at),
+                                 "event_id", h->event_id ? h->event_id : "",
+                                 "margin", h->margin));
+        }
+        return a;
+}
+
 static json_t *marker_json(const pd_marker_t *m)
 {
         json_t *o = json_object(), *scores = json_object(), *ev = json_array();
-        json_t *plan = json_null(), *surveys = json_array(), *ren = json_array();
+        json_t *plan = json_null(), *surveys = json_array(),
+               *ren = json_array();
         for (int i = 0; i < PD_AXIS__CNT; i++)
                 json_object_set_new(scores, pd_axis_name((pd_axis_t)i),
                                     json_real(m->axis[i]));
@@ -187,8 +207,7 @@ static json_t *marker_json(const pd_marker_t *m)
                         json_array_append_new(
                             ms, json_pack("{s:s, s:s, s:o, s:b}", "name",
                                           m->milestones[i].name, "owner_role",
-                                          m->milestones[i].owner_role,
-                                          "due_at",
+                                          m->milestones[i].owner_role, "due_at",
                                           time_json(m->milestones[i].due_at),
                                           "fired", m->milestones[i].fired));
                 plan = json_pack("{s:s, s:s, s:s, s:o, s:o}", "plan_id",
@@ -216,12 +235,15 @@ static json_t *marker_json(const pd_marker_t *m)
                                    "leads_fired", m->renewals[i].leads_fired));
         json_object_set_new(o, "customer_id", json_string(m->customer_id));
         json_object_set_new(o, "model_version", json_integer(m->model_version));
-        json_object_set_new(o, "dominant", json_string(pd_axis_name(m->dominant)));
+        json_object_set_new(o, "dominant",
+                            json_string(pd_axis_name(m->dominant)));
         json_object_set_new(o, "margin", json_real(m->margin));
         json_object_set_new(o, "scores", scores);
         json_object_set_new(o, "evidence", ev);
         json_object_set_new(o, "stage", json_string(pd_stage_name(m->stage)));
-        json_object_set_new(o, "time_zone", m->time_zone ? json_string(m->time_zone) : json_null());
+        json_object_set_new(o, "time_zone",
+                            m->time_zone ? json_string(m->time_zone)
+                                         : json_null());
         json_object_set_new(o, "plan", plan);
         json_object_set_new(o, "close_at", time_json(m->close_at));
         json_object_set_new(o, "next_survey_slot", json_integer(m->next_slot));
@@ -233,6 +255,7 @@ static json_t *marker_json(const pd_marker_t *m)
         json_object_set_new(o, "deals", json_integer(m->deals));
         json_object_set_new(o, "tickets", json_integer(m->tickets));
         json_object_set_new(o, "updated_at", time_json(m->updated_at));
+        json_object_set_new(o, "persona_history", history_json(m));
         return o;
 }
 
@@ -309,14 +332,185 @@ static int show(pd_store_txn_t *txn, pd_codec_t *codec, const char *customer,
         return ret;
 }
 
+/* ---- show from the persona topic ---------------------------------------- */
+
+typedef struct latest_s {
+        const char *customer;
+        pd_buf_t value; /* the latest record of the key */
+        bool found, tombstone;
+        int64_t partition, offset;
+} latest_t;
+
+static int keep_latest(void *opaque, const pd_kafka_record_t *rec)
+{
+        latest_t *l = opaque;
+        size_t n = strlen(l->customer);
+        if (!rec->key || rec->key_len != n || memcmp(rec->key, l->customer, n))
+                return 0;
+        /* One key lives in one partition, read in offset order: the last
+         * record seen is the latest. */
+        l->found = true;
+        l->tombstone = rec->value == NULL;
+        l->partition = rec->partition;
+        l->offset = rec->offset;
+        pd_buf_reset(&l->value);
+        if (rec->value && pd_buf_append(&l->value, rec->value, rec->len))
+                return 1;
+        return 0;
+}
+
+static int show_topic(const char *bootstrap, const char *topic,
+                      const char *customer, int as_json)
+{
+        latest_t l = {.customer = customer};
+        pd_codec_t *codec = NULL;
+        pd_arena_t arena;
+        pd_marker_t m;
+        char errstr[512];
+        int ret = 1;
+        pd_buf_init(&l.value);
+        pd_arena_init(&arena);
+        if (pd_codec_new(NULL, &codec, errstr, sizeof(errstr)) ||
+            pd_kafka_read_topic(bootstrap, topic, keep_latest, &l, errstr,
+                                sizeof(errstr)))
+                fprintf(stderr, "pd-inspect: %s\n", errstr);
+        else if (!l.found)
+                fprintf(stderr, "pd-inspect: no customer \"%s\" in %s\n",
+                        customer, topic);
+        else if (l.tombstone)
+                fprintf(stderr,
+                        "pd-inspect: customer \"%s\" erased (tombstone at "
+                        "%s [%lld] @%lld)\n",
+                        customer, topic, (long long)l.partition,
+                        (long long)l.offset);
+        else if (pd_codec_marker_decode(codec, l.value.data, l.value.len,
+                                        &arena, &m, errstr, sizeof(errstr)))
+                fprintf(stderr, "pd-inspect: marker corrupt: %s\n", errstr);
+        else {
+                json_t *o = marker_json(&m);
+                json_object_set_new(o, "source",
+                                    json_pack("{s:s, s:I, s:I}", "topic", topic,
+                                              "partition",
+                                              (json_int_t)l.partition, "offset",
+                                              (json_int_t)l.offset));
+                emit(o, as_json);
+                json_decref(o);
+                ret = 0;
+        }
+        pd_codec_destroy(codec);
+        pd_buf_term(&l.value);
+        pd_arena_term(&arena);
+        return ret;
+}
+
+/* ---- signals: which signals drive which axis ---------------------------- */
+
+typedef struct signals_s {
+        pd_codec_t *codec;
+        pd_arena_t arena;
+        json_t *by_axis;   /* axis -> family -> {evidence, weight} */
+        json_t *top;       /* dominant -> family of its top evidence -> n */
+        json_t *customers; /* dominant -> n */
+} signals_t;
+
+/* "checkpoint:why_chose_us=integrations" -> "checkpoint:why_chose_us";
+ * "checkpoint:feedback~text.en:api" -> "checkpoint:feedback~text";
+ * "text.de:farbe" -> "text.de"; "product:GTX Pro" -> "product". */
+static void family(const char *signal, char *out, size_t size)
+{
+        size_t n;
+        if (!strncmp(signal, "checkpoint:", 11)) {
+                n = 11 + strcspn(signal + 11, "=~");
+                if (signal[n] == '~')
+                        n += 1 + strcspn(signal + n + 1, ".:");
+        } else {
+                n = strcspn(signal, ":");
+        }
+        snprintf(out, size, "%.*s", (int)n, signal);
+}
+
+static void add_to(json_t *o, const char *k1, const char *k2, double w)
+{
+        json_t *a = json_object_get(o, k1), *b;
+        if (!a)
+                json_object_set_new(o, k1, a = json_object());
+        if (!(b = json_object_get(a, k2)))
+                json_object_set_new(
+                    a, k2,
+                    b = json_pack("{s:i, s:f}", "evidence", 0, "weight", 0.0));
+        json_object_set_new(
+            b, "evidence",
+            json_integer(json_integer_value(json_object_get(b, "evidence")) +
+                         1));
+        json_object_set_new(
+            b, "weight",
+            json_real(json_real_value(json_object_get(b, "weight")) + w));
+}
+
+static int signals_one(const char *customer, const void *bytes, size_t len,
+                       void *opaque)
+{
+        signals_t *s = opaque;
+        pd_marker_t m;
+        char fam[128];
+        pd_arena_reset(&s->arena);
+        if (pd_codec_marker_decode(s->codec, bytes, len, &s->arena, &m, NULL,
+                                   0) ||
+            !m.n_evidence)
+                return 0;
+        const char *dom = pd_axis_name(m.dominant);
+        json_t *c = json_object_get(s->customers, dom);
+        json_object_set_new(s->customers, dom,
+                            json_integer(c ? json_integer_value(c) + 1 : 1));
+        for (size_t i = 0; i < m.n_evidence; i++) {
+                family(m.evidence[i].signal, fam, sizeof(fam));
+                add_to(s->by_axis, pd_axis_name(m.evidence[i].axis), fam,
+                       m.evidence[i].weight);
+        }
+        family(m.evidence[0].signal, fam, sizeof(fam));
+        add_to(s->top, dom, fam, m.evidence[0].weight);
+        return 0;
+}
+
+static int signals(pd_store_txn_t *txn, pd_codec_t *codec, int as_json)
+{
+        signals_t s = {.codec = codec,
+                       .by_axis = json_object(),
+                       .top = json_object(),
+                       .customers = json_object()};
+        int ret;
+        pd_arena_init(&s.arena);
+        ret = pd_store_markers_foreach(txn, signals_one, &s) != 0;
+        if (!ret) {
+                json_t *o =
+                    json_pack("{s:O, s:O, s:O}", "customers_by_persona",
+                              s.customers, "evidence_by_axis_and_signal",
+                              s.by_axis, "top_evidence_by_persona", s.top);
+                emit(o, as_json);
+                json_decref(o);
+        }
+        json_decref(s.by_axis);
+        json_decref(s.top);
+        json_decref(s.customers);
+        pd_arena_term(&s.arena);
+        return ret;
+}
+
 int main(int argc, char **argv)
 {
         const char *store_path = NULL, *cmd = NULL, *arg = NULL;
+        const char *bootstrap = NULL, *topic = "customer.persona";
         int as_json = 0, ret = 1;
         char errstr[512];
         for (int i = 1; i < argc; i++) {
                 if (!strcmp(argv[i], "--store") && i + 1 < argc)
                         store_path = argv[++i];
+                else if ((!strcmp(argv[i], "--bootstrap") ||
+                          !strcmp(argv[i], "-b")) &&
+                         i + 1 < argc)
+                        bootstrap = argv[++i];
+                else if (!strcmp(argv[i], "--topic") && i + 1 < argc)
+                        topic = argv[++i];
                 else if (!strcmp(argv[i], "--json"))
                         as_json = 1;
                 else if (!cmd)
@@ -324,12 +518,17 @@ int main(int argc, char **argv)
                 else if (!arg)
                         arg = argv[i];
         }
+        if (bootstrap && !store_path && cmd && !strcmp(cmd, "show") && arg)
+                return show_topic(bootstrap, topic, arg, as_json);
         if (!store_path || !cmd ||
             (strcmp(cmd, "summary") && strcmp(cmd, "list") &&
-             (strcmp(cmd, "show") || !arg))) {
+             strcmp(cmd, "signals") && (strcmp(cmd, "show") || !arg))) {
                 fprintf(stderr,
                         "usage: pd-inspect --store DIR summary [--json]\n"
                         "       pd-inspect --store DIR show CUSTOMER [--json]\n"
+                        "       pd-inspect --bootstrap BROKERS [--topic T] "
+                        "show CUSTOMER [--json]\n"
+                        "       pd-inspect --store DIR signals [--json]\n"
                         "       pd-inspect --store DIR list\n");
                 return 2;
         }
@@ -347,7 +546,10 @@ int main(int argc, char **argv)
                 if (!strcmp(cmd, "show"))
                         ret = show(txn, s.codec, arg, as_json);
                 else if (!strcmp(cmd, "list"))
-                        ret = pd_store_markers_foreach(txn, list_one, NULL) != 0;
+                        ret =
+                            pd_store_markers_foreach(txn, list_one, NULL) != 0;
+                else if (!strcmp(cmd, "signals"))
+                        ret = signals(txn, s.codec, as_json);
                 else if (!pd_store_markers_foreach(txn, summarise, &s)) {
                         json_t *o = summary_json(&s);
                         emit(o, as_json);
@@ -356,8 +558,13 @@ int main(int argc, char **argv)
                 }
                 pd_store_txn_abort(txn);
         }
-        counter_t *cs[] = {&s.persona, &s.stage, &s.plans, &s.load, &s.tmpl,
-                           &s.nps_by_persona_p, &s.nps_by_persona_d,
+        counter_t *cs[] = {&s.persona,
+                           &s.stage,
+                           &s.plans,
+                           &s.load,
+                           &s.tmpl,
+                           &s.nps_by_persona_p,
+                           &s.nps_by_persona_d,
                            &s.nps_by_persona_n};
         for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++)
                 counter_free(cs[i]);
