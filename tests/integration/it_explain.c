@@ -1,5 +1,5 @@
-/* Integration: the explain tool.  A technical customer writes design
- * tickets until the persona flips to marketing; the worker runs; then
+/* Integration: the explain and what-if tools.  A technical customer writes
+ * design tickets until the persona flips to marketing; the worker runs; then
  * `pd-inspect show` explains the customer from the store and from the
  * persona topic (read_committed, latest record of the key), as text and as
  * JSON: scores, margin, evidence with the model version, and the history of
@@ -226,10 +226,68 @@ static void test_explain(void **state)
         json_decref(from_topic);
 }
 
+/* pd-whatif on the same input topic: a candidate whose hysteresis no
+ * evidence can pass keeps the customer technical. */
+static void test_whatif_topic(void **state)
+{
+        char dir[512], bin[512], cmd[4096];
+        const char *src = getenv("PD_SOURCE_DIR");
+        json_error_t jerr;
+        int st;
+        (void)state;
+        assert_non_null(src);
+        it_mkdtemp("whatif", dir, sizeof(dir));
+        snprintf(cmd, sizeof(cmd),
+                 "sed 's/\"version\": 1,/\"version\": 2,/; "
+                 "s/\"hysteresis\": 1.5,/\"hysteresis\": 100,/' "
+                 "%s/model/persona-model.json > %s/candidate.json",
+                 src, dir);
+        assert_int_equal(system(cmd), 0);
+        it_bin("pd-whatif", bin, sizeof(bin));
+        snprintf(cmd, sizeof(cmd),
+                 "%s -b %s --model %s/model/persona-model.json --candidate "
+                 "%s/candidate.json --json",
+                 bin, g.bootstrap, src, dir);
+        char *out = run(cmd, &st);
+        assert_int_equal(st, 0);
+        json_t *o = json_loads(out, 0, &jerr);
+        assert_non_null(o);
+        assert_int_equal(json_integer_value(json_object_get(o, "events")),
+                         1 + TICKETS);
+        assert_int_equal(json_integer_value(json_object_get(o, "customers")),
+                         1);
+        assert_int_equal(json_integer_value(json_object_get(o, "changed")), 1);
+        assert_int_equal(
+            json_integer_value(json_object_get(
+                json_object_get(
+                    json_object_get(o, "matrix_current_to_candidate"),
+                    "marketing"),
+                "technical")),
+            1);
+        json_t *ex = json_array_get(json_object_get(o, "examples"), 0);
+        assert_string_equal(
+            json_string_value(json_object_get(ex, "customer_id")), CUSTOMER);
+        assert_string_equal(json_string_value(json_object_get(ex, "current")),
+                            "marketing");
+        assert_string_equal(json_string_value(json_object_get(ex, "candidate")),
+                            "technical");
+        json_decref(o);
+        /* Text form. */
+        snprintf(cmd, sizeof(cmd),
+                 "%s -b %s --model %s/model/persona-model.json --candidate "
+                 "%s/candidate.json",
+                 bin, g.bootstrap, src, dir);
+        out = run(cmd, &st);
+        assert_int_equal(st, 0);
+        assert_non_null(
+            strstr(out, "would change dominant persona: 1 of 1 customers"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_explain),
+            cmocka_unit_test(test_whatif_topic),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
