@@ -917,6 +917,18 @@ static void decode_marker_history(avro_value_t *v, pd_arena_t *arena,
                 h->event_id = get_str(&e, "event_id", arena);
                 h->margin   = get_double(&e, "margin");
         }
+        a = field(v, "signals");
+        n = size_of(&a);
+        for (size_t i = 0; i < n && i < PD_MARKER_SIGNALS_MAX; i++) {
+                avro_value_t e;
+                avro_value_get_by_index(&a, i, &e, NULL);
+                pd_signal_t *sg = &m->signals[m->n_signals++];
+                sg->signal      = get_str(&e, "signal", arena);
+                sg->axis = axis_or(get_str(&e, "axis", arena), PD_AXIS_SIMPLICITY);
+                sg->unit = get_double(&e, "unit");
+                sg->mass = get_double(&e, "mass");
+                sg->at   = get_long(&e, "at");
+        }
 }
 
 pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf,
@@ -1047,6 +1059,17 @@ static int encode_marker_history(avro_value_t *v, const pd_marker_t *m)
                      set_long(&e, "at", h->at) ||
                      set_str(&e, "event_id", h->event_id ? h->event_id : "") ||
                      set_double(&e, "margin", h->margin);
+        }
+        a = field(v, "signals");
+        for (size_t i = 0; !rc && i < m->n_signals; i++) {
+                const pd_signal_t *sg = &m->signals[i];
+                avro_value_t e;
+                rc = avro_value_append(&a, &e, NULL) ||
+                     set_str(&e, "signal", sg->signal ? sg->signal : "") ||
+                     set_str(&e, "axis", pd_axis_name(sg->axis)) ||
+                     set_double(&e, "unit", sg->unit) ||
+                     set_double(&e, "mass", sg->mass) ||
+                     set_long(&e, "at", sg->at);
         }
         return rc;
 }

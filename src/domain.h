@@ -134,6 +134,7 @@ typedef struct pd_event_s {
 #define PD_MARKER_RENEWALS_MAX 8
 #define PD_MARKER_MILESTONES_MAX 16
 #define PD_MARKER_HISTORY_MAX 8
+#define PD_MARKER_SIGNALS_MAX 32
 
 typedef struct pd_evidence_s {
         const char *signal;   /* e.g. "checkpoint:migrating_from=spreadsheets" */
@@ -151,6 +152,18 @@ typedef struct pd_persona_change_s {
         const char *event_id; /* the event (or re-score cause) that moved it */
         double margin;        /* the new dominant's lead at the change */
 } pd_persona_change_t;
+
+/* A raw signal kept for re-scoring under another model: its contribution
+ * at `at` is unit * mass, where unit is the model's weight of (signal,
+ * axis) and mass the decayed number of occurrences (text scaled by the
+ * per-event cap it was scored with). */
+typedef struct pd_signal_s {
+        const char *signal;
+        pd_axis_t axis;
+        double unit;
+        double mass;
+        int64_t at;
+} pd_signal_t;
 
 typedef struct pd_survey_result_s {
         const char *survey_id;
@@ -237,6 +250,10 @@ typedef struct pd_marker_s {
         /* changes of the dominant persona, oldest first */
         pd_persona_change_t history[PD_MARKER_HISTORY_MAX];
         size_t n_history;
+
+        /* the largest raw signals, for re-scoring under a new model */
+        pd_signal_t signals[PD_MARKER_SIGNALS_MAX];
+        size_t n_signals;
 } pd_marker_t;
 
 /* ---- outputs ---------------------------------------------------------- */

@@ -36,6 +36,18 @@ pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
                           const pd_event_t *ev, pd_arena_t *arena,
                           bool *changed, pd_axis_t *before);
 
+/* Re-scores marker under model (a new version): every kept raw signal's
+ * contribution is replaced by the weight model gives it (a signal model
+ * no longer lists counts 0), the evidence follows, the dominant changes
+ * only past the hysteresis (recorded in the history with event id cause,
+ * e.g. "<customer>/rescore/<version>") and model_version becomes model's.
+ * What is not kept (signals beyond the PD_MARKER_SIGNALS_MAX largest)
+ * keeps the weight it was scored with; a text's per-event cap keeps the
+ * scale it had.  Sets *changed and *before as pd_persona_apply. */
+pd_err_t pd_persona_rescore(const pd_model_t *model, pd_marker_t *marker,
+                            const char *cause, pd_arena_t *arena,
+                            bool *changed, pd_axis_t *before);
+
 /* Appends a change from `from` to marker->dominant (margin marker->margin)
  * to the marker's bounded history, dropping the oldest when full.  Borrows
  * event_id: it must live as long as the marker's arena. */

@@ -374,6 +374,11 @@ static void full_marker(pd_marker_t *m)
             PD_AXIS_MARKETING, PD_AXIS_CONSULTING, T0 + 200LL * 86400000,
             "CUST-1/rescore/2", 0.5};
         m->n_history = 2;
+        m->signals[0] = (pd_signal_t){"product:GTX Pro", PD_AXIS_TECHNICAL,
+                                      1.0, 1.5, T0 + 10LL * 86400000};
+        m->signals[1] = (pd_signal_t){"text.de:farbe", PD_AXIS_MARKETING, 1.0,
+                                      0.625, T0 + 20LL * 86400000};
+        m->n_signals = 2;
 }
 
 static void marker_eq(const pd_marker_t *w, const pd_marker_t *g)
@@ -455,6 +460,14 @@ static void marker_eq(const pd_marker_t *w, const pd_marker_t *g)
                 str_eq(w->history[i].event_id, g->history[i].event_id,
                        "history.event_id");
                 assert_true(w->history[i].margin == g->history[i].margin);
+        }
+        assert_int_equal(w->n_signals, g->n_signals);
+        for (size_t i = 0; i < w->n_signals; i++) {
+                str_eq(w->signals[i].signal, g->signals[i].signal, "signal");
+                assert_int_equal(w->signals[i].axis, g->signals[i].axis);
+                assert_true(w->signals[i].unit == g->signals[i].unit);
+                assert_true(w->signals[i].mass == g->signals[i].mass);
+                assert_int_equal(w->signals[i].at, g->signals[i].at);
         }
 }
 

@@ -693,6 +693,128 @@ static void test_readme_example(void **state)
                                     "category=Product Support priority=medium");
 }
 
+/* ---- re-scoring under a new model version -------------------------------- */
+
+/* test_model_json with one substring replaced (and version 8). */
+static pd_model_t *candidate(const char *from, const char *to)
+{
+        char text[sizeof(test_model_json) + 256], path[64], errstr[1024];
+        const char *at = strstr(test_model_json, from);
+        pd_model_t *model = NULL;
+        assert_non_null(at);
+        snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - test_model_json),
+                 test_model_json, to, at + strlen(from));
+        at = strstr(text, "\"version\": 7");
+        assert_non_null(at);
+        text[at - text + 11] = '8';
+        write_file(path, sizeof(path), text);
+        if (pd_model_load(path, &model, errstr, sizeof(errstr)))
+                fail_msg("%s", errstr);
+        unlink(path);
+        return model;
+}
+
+typedef struct rescore_row_s {
+        const char *name;
+        const char *from, *to; /* the candidate's change */
+        pd_axis_t dominant;    /* after the re-score */
+        bool changed;
+} rescore_row_t;
+
+static const rescore_row_t rescore_rows[] = {
+    {"unchanged weights", "\"region\": {\"EMEA\": {\"consulting\": 0.25}}",
+     "\"region\": {\"EMEA\": {\"consulting\": 0.25}}", T, false},
+    {"product weight moves to marketing past the hysteresis",
+     "\"GTX Pro\": {\"technical\": 1}", "\"GTX Pro\": {\"marketing\": 9}", M,
+     true},
+    {"checkpoint answer moves to consulting past the hysteresis",
+     "\"api\": {\"technical\": 3}", "\"api\": {\"consulting\": 9}", C, true},
+    {"region entry removed", "\"region\": {\"EMEA\": {\"consulting\": 0.25}}",
+     "\"region\": {}", T, false},
+    {"lexicon term reweighted, under the text cap",
+     "\"en\": {\"technical\": {\"api\": 1,",
+     "\"en\": {\"technical\": {\"api\": 0.25,", T, false},
+    {"band weight", "\"weights\": {\"simplicity\": 0.5}},",
+     "\"weights\": {\"simplicity\": 9}},", S, true},
+    {"ticket category removed", "\"Technical Support\": {\"technical\": 0.5},",
+     "", T, false},
+};
+
+/* A history scored under v7 and re-scored under a candidate v8 ends with
+ * the scores a replay under v8 gives (every signal is kept and no text hit
+ * the cap); the dominant moves only past the hysteresis, recorded in the
+ * history with the re-score's cause. */
+static void test_rescore(void **state)
+{
+        fixture_t *fx = *state;
+        static const char *prods[] = {"GTX Pro"};
+        static pd_kv_t cps[] = {{"why_chose_us", "API"}};
+        pd_event_t evs[] = {
+            SALE_SIZED(120, -1, .products = {prods, 1}, .region = "EMEA",
+                       .checkpoints = KVS(cps)),
+            TICKET(.category = "Technical Support", .text = "the api docs",
+                   .language = "en"),
+        };
+        evs[1].occurred_at = T0 + 5 * DAY;
+        for (size_t r = 0; r < sizeof(rescore_rows) / sizeof(rescore_rows[0]);
+             r++) {
+                const rescore_row_t *row = &rescore_rows[r];
+                pd_model_t *cand = candidate(row->from, row->to);
+                pd_marker_t m = {0}, ref = {0};
+                bool changed;
+                pd_axis_t before;
+                fprintf(stderr, "row: %s\n", row->name);
+                for (size_t i = 0; i < 2; i++) {
+                        apply(fx, &m, &evs[i], NULL, NULL);
+                        assert_int_equal(pd_persona_apply(cand, &ref, &evs[i],
+                                                          &fx->arena, NULL,
+                                                          NULL),
+                                         PD_OK);
+                        ref.updated_at = evs[i].occurred_at;
+                }
+                assert_int_equal(m.model_version, 7);
+                assert_int_equal(m.dominant, T);
+                assert_int_equal(pd_persona_rescore(cand, &m, "c/rescore/8",
+                                                    &fx->arena, &changed,
+                                                    &before),
+                                 PD_OK);
+                dump(&m);
+                assert_int_equal(m.model_version, 8);
+                for (int a = 0; a < PD_AXIS__CNT; a++)
+                        assert_float_equal(m.axis[a], ref.axis[a], EPS);
+                assert_int_equal(m.n_evidence, ref.n_evidence);
+                for (size_t i = 0; i < m.n_evidence; i++) {
+                        const pd_evidence_t *e =
+                            find_evidence(&ref, m.evidence[i].signal);
+                        assert_non_null(e);
+                        assert_float_equal(m.evidence[i].weight, e->weight,
+                                           EPS);
+                }
+                assert_int_equal(m.dominant, row->dominant);
+                assert_int_equal(changed, row->changed);
+                assert_int_equal(m.n_history, row->changed ? 1 : 0);
+                if (row->changed) {
+                        assert_int_equal(before, T);
+                        assert_int_equal(m.history[0].from, T);
+                        assert_int_equal(m.history[0].to, row->dominant);
+                        assert_string_equal(m.history[0].event_id,
+                                            "c/rescore/8");
+                        assert_true(m.history[0].at == T0 + 5 * DAY);
+                }
+                /* Again under the same version: nothing moves. */
+                double axis[PD_AXIS__CNT];
+                memcpy(axis, m.axis, sizeof(axis));
+                assert_int_equal(pd_persona_rescore(cand, &m, "c/rescore/8",
+                                                    &fx->arena, &changed,
+                                                    &before),
+                                 PD_OK);
+                assert_false(changed);
+                for (int a = 0; a < PD_AXIS__CNT; a++)
+                        assert_float_equal(m.axis[a], axis[a], EPS);
+                pd_model_destroy(cand);
+        }
+}
+
 /* ---- evidence: cap, order, determinism ---------------------------------- */
 
 static void test_evidence_cap_and_order(void **state)
@@ -1070,6 +1192,8 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_routing_rule_combines,
                                             setup_test_model, teardown),
+            cmocka_unit_test_setup_teardown(test_rescore, setup_test_model,
+                                            teardown),
             cmocka_unit_test(test_load_errors),
             cmocka_unit_test(test_load_missing_file),
             cmocka_unit_test_setup_teardown(test_evidence_cap_and_order,
