@@ -967,6 +967,7 @@ pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf,
         m->created_at  = get_long(v, "created_at");
         m->updated_at  = get_long(v, "updated_at");
         decode_marker_history(v, arena, m);
+        m->partition = get_int(v, "partition");
         return PD_OK;
 }
 
@@ -1099,7 +1100,8 @@ pd_err_t pd_codec_marker_encode(pd_codec_t *codec, const pd_marker_t *m,
              set_int(&c, "tickets", m->tickets) ||
              set_long(v, "created_at", m->created_at) ||
              set_long(v, "updated_at", m->updated_at) ||
-             encode_marker_history(v, m);
+             encode_marker_history(v, m) ||
+             set_int(v, "partition", m->partition);
         if (rc)
                 return PD_ERR_INVALID;
         return write_framed(codec, PD_SCHEMA_MARKER, v, out);

@@ -62,6 +62,12 @@ static const prop_t props[] = {
      INT64_MAX, "LMDB map size in bytes."},
     {"model.path", T_STR, OFF(model_path), PD_SOURCE_DIR "/model/persona-model.json",
      0, 0, "Persona scoring model file."},
+    {"model.rescore", T_BOOL, OFF(model_rescore), "false", 0, 0,
+     "Re-score every marker whose model_version differs from the loaded "
+     "model, in the normal transactions (a persona_changed action where the "
+     "dominant changes, cause <customer>/rescore/<version>); off: older "
+     "markers keep their scores and new evidence is scored by the new "
+     "model."},
     {"templates.path", T_STR, OFF(templates_path),
      PD_SOURCE_DIR "/model/plan-templates.json", 0, 0, "Plan templates file."},
     {"roster.path", T_STR, OFF(roster_path), PD_SOURCE_DIR "/model/roster.json",

@@ -33,6 +33,7 @@ typedef struct pd_config_s {
         char *store_path;
         int64_t store_map_size;
         char *model_path;
+        bool model_rescore; /* re-score markers of older model versions */
         char *templates_path;
         char *roster_path;
         int32_t batch_max_messages;

@@ -254,6 +254,10 @@ typedef struct pd_marker_s {
         /* the largest raw signals, for re-scoring under a new model */
         pd_signal_t signals[PD_MARKER_SIGNALS_MAX];
         size_t n_signals;
+
+        /* input (and changelog) partition the marker was last written
+         * for; -1 unknown */
+        int32_t partition;
 } pd_marker_t;
 
 /* ---- outputs ---------------------------------------------------------- */

@@ -50,6 +50,13 @@ struct pd_worker_s {
         char incarnation[37];
         int64_t batch_seq;
 
+        /* model.rescore: customers (and partitions) whose marker was
+         * scored by another model version, found at assignment; next is
+         * the next to try, done what committed batches re-scored */
+        char **rescore_ids;
+        int32_t *rescore_parts;
+        size_t n_rescore, rescore_next, rescore_done;
+
         pd_buf_t buf;
         pd_metrics_t metrics;
         char errstr[512];
@@ -78,6 +85,7 @@ static void batch_reset(pd_worker_t *w)
         w->txn  = NULL;
         w->open = false;
         w->msgs = 0;
+        w->rescore_next = w->rescore_done; /* an aborted batch re-does */
         w->failed = PD_OK;
         w->dirty     = NULL;
         w->n_dirty   = 0;
@@ -276,8 +284,9 @@ static void save_marker(pd_worker_t *w, int32_t p, const pd_marker_t *m)
                 w->failed = PD_ERR_NOMEM;
                 return;
         }
-        *copy     = *m;
-        d->marker = copy;
+        *copy           = *m;
+        copy->partition = p;
+        d->marker       = copy;
         pd_err_t err = pd_store_timer_move(w->txn, m->customer_id, p,
                                            pd_engine_next_timer(&w->eng, m));
         if (err && !w->failed)
@@ -361,6 +370,21 @@ static pd_err_t load_marker(pd_worker_t *w, const char *customer,
         return err;
 }
 
+/* model.rescore: a marker of another model version is re-scored before
+ * anything else touches it, inside the batch (its persona_changed action
+ * and its marker commit together).  Sets *rescored. */
+static pd_err_t rescore_marker(pd_worker_t *w, pd_marker_t *m,
+                               pd_outputs_t *out, bool *rescored)
+{
+        *rescored = false;
+        if (!w->conf->model_rescore || !m->customer_id)
+                return PD_OK;
+        pd_err_t err = pd_engine_rescore(&w->eng, m, &w->arena, out, rescored);
+        if (*rescored)
+                w->metrics.rescored++;
+        return err;
+}
+
 static bool key_matches(const pd_msg_t *msg, const char *customer)
 {
         return msg->key && msg->key_len == strlen(customer) &&
@@ -415,7 +439,9 @@ static bool handle(pd_worker_t *w, const pd_msg_t *msg)
                 ps->stream_time = ev.occurred_at;
                 fire_partition(w, p, (size_t)w->conf->timer_batch_max);
         }
-        if (!ps || (err = load_marker(w, ev.customer_id, &m))) {
+        bool rescored = false;
+        if (!ps || (err = load_marker(w, ev.customer_id, &m)) ||
+            (err = rescore_marker(w, &m, &out, &rescored))) {
                 w->failed = err ? err : PD_ERR_STORE;
                 return false;
         }
@@ -432,6 +458,10 @@ static bool handle(pd_worker_t *w, const pd_msg_t *msg)
         }
         if (r == PD_APPLY_DUPLICATE) {
                 w->metrics.duplicates++;
+                if (rescored) {
+                        save_marker(w, p, &m);
+                        emit_outputs(w, ev.customer_id, &out);
+                }
                 return true;
         }
         w->metrics.applied++;
@@ -475,7 +505,10 @@ static int fire_one(const char *customer, int64_t due, void *opaque)
         pd_outputs_t out = {0};
         pd_marker_t m;
         pd_pstate_t *ps = pstate_of(w, c->partition);
+        bool rescored   = false;
         pd_err_t err    = ps ? load_marker(w, customer, &m) : PD_ERR_STORE;
+        if (!err)
+                err = rescore_marker(w, &m, &out, &rescored);
         if (err || !m.customer_id) {
                 w->failed = err ? err : PD_ERR_STORE;
                 return -1;
@@ -557,6 +590,113 @@ static bool timers_due(pd_worker_t *w)
         }
         pd_store_txn_abort(txn);
         return due;
+}
+
+/* ---- re-score sweep (model.rescore) ------------------------------------ */
+
+static void rescore_clear(pd_worker_t *w)
+{
+        for (size_t i = 0; i < w->n_rescore; i++)
+                free(w->rescore_ids[i]);
+        free(w->rescore_ids);
+        free(w->rescore_parts);
+        w->rescore_ids   = NULL;
+        w->rescore_parts = NULL;
+        w->n_rescore = w->rescore_next = w->rescore_done = 0;
+}
+
+typedef struct scan_ctx_s {
+        pd_worker_t *w;
+        pd_arena_t arena;
+        size_t cap;
+        pd_err_t err;
+} scan_ctx_t;
+
+static int scan_one(const char *customer, const void *bytes, size_t len,
+                    void *opaque)
+{
+        scan_ctx_t *c  = opaque;
+        pd_worker_t *w = c->w;
+        pd_marker_t m;
+        pd_arena_reset(&c->arena);
+        if (pd_codec_marker_decode(w->codec, bytes, len, &c->arena, &m, NULL,
+                                   0) ||
+            m.model_version == pd_model_version(w->model) ||
+            m.partition < 0 || m.partition >= w->partitions ||
+            !w->assigned[m.partition])
+                return 0; /* unknown partition: re-scored when touched */
+        if (w->n_rescore == c->cap) {
+                size_t cap  = c->cap ? 2 * c->cap : 256;
+                char **ids  = realloc(w->rescore_ids, cap * sizeof(*ids));
+                if (ids)
+                        w->rescore_ids = ids;
+                int32_t *ps = realloc(w->rescore_parts, cap * sizeof(*ps));
+                if (ps)
+                        w->rescore_parts = ps;
+                if (!ids || !ps) {
+                        c->err = PD_ERR_NOMEM;
+                        return 1;
+                }
+                c->cap = cap;
+        }
+        if (!(w->rescore_ids[w->n_rescore] = strdup(customer))) {
+                c->err = PD_ERR_NOMEM;
+                return 1;
+        }
+        w->rescore_parts[w->n_rescore++] = m.partition;
+        return 0;
+}
+
+/* After an assignment: the markers of assigned partitions that another
+ * model version scored. */
+static pd_err_t rescore_scan(pd_worker_t *w)
+{
+        scan_ctx_t c = {.w = w};
+        pd_store_txn_t *txn;
+        pd_err_t err;
+        rescore_clear(w);
+        if (!w->conf->model_rescore)
+                return PD_OK;
+        if ((err = pd_store_txn_begin(w->store, 1, &txn)))
+                return err;
+        pd_arena_init(&c.arena);
+        err = pd_store_markers_foreach(txn, scan_one, &c);
+        pd_store_txn_abort(txn);
+        pd_arena_term(&c.arena);
+        if (!err)
+                err = c.err;
+        pd_log_info("worker", "rescore_pending=%zu model_version=%d",
+                    w->n_rescore, (int)pd_model_version(w->model));
+        return err;
+}
+
+/* Re-scores up to timers.batch.max pending markers in the open batch. */
+static void rescore_some(pd_worker_t *w)
+{
+        size_t budget = (size_t)w->conf->timer_batch_max;
+        while (budget && w->rescore_next < w->n_rescore && !w->failed) {
+                const char *customer = w->rescore_ids[w->rescore_next];
+                int32_t p            = w->rescore_parts[w->rescore_next++];
+                pd_outputs_t out     = {0};
+                pd_marker_t m;
+                bool rescored = false;
+                pd_err_t err;
+                if (!w->assigned[p])
+                        continue;
+                err = load_marker(w, customer, &m);
+                if (!err)
+                        err = rescore_marker(w, &m, &out, &rescored);
+                if (err) {
+                        w->failed = err;
+                        return;
+                }
+                if (!rescored)
+                        continue; /* erased, or re-scored by its events */
+                save_marker(w, p, &m);
+                emit_outputs(w, customer, &out);
+                w->msgs++;
+                budget--;
+        }
 }
 
 /* ---- commit ------------------------------------------------------------ */
@@ -663,6 +803,7 @@ static pd_err_t batch_commit(pd_worker_t *w)
         w->metrics.commits++;
         pd_log_debug("worker", "committed txn=%s/%lld messages=%d",
                      w->incarnation, (long long)w->batch_seq, w->msgs);
+        w->rescore_done = w->rescore_next;
         err = store_commit(w);
         batch_reset(w);
         if (err) {
@@ -802,6 +943,8 @@ static pd_err_t on_assign(void *opaque, const int32_t *parts, size_t n,
                         w->assigned[parts[i]] = true;
                         w->n_assigned++;
                 }
+        if (!err)
+                err = rescore_scan(w);
         pd_log_info("worker", "ready=%s assigned=%zu", err ? "false" : "true",
                     w->n_assigned);
         w->assigned_ms = mono_ms();
@@ -930,6 +1073,7 @@ static pd_err_t turn(pd_worker_t *w, int64_t *idle_since)
         }
         pd_err_t err = pd_session_poll(w->session, timeout, &msg, why,
                                        sizeof(why));
+        bool got     = err == PD_OK;
         if (err == PD_ERR_FATAL) {
                 snprintf(w->errstr, sizeof(w->errstr), "%s", why);
                 return err;
@@ -954,10 +1098,17 @@ static pd_err_t turn(pd_worker_t *w, int64_t *idle_since)
                 if (err)
                         return pd_err_class(err) == PD_ERR_CLASS_FATAL ? err
                                                                        : PD_OK;
-        } else if (!w->open && w->n_assigned && timers_due(w)) {
+        } else if (!w->open && w->n_assigned &&
+                   (w->rescore_next < w->n_rescore || timers_due(w))) {
                 if ((err = batch_begin(w)))
                         return pd_err_class(err) == PD_ERR_CLASS_FATAL ? err
                                                                        : PD_OK;
+                *idle_since = mono_ms();
+        }
+        /* Input first: the sweep re-scores only while the input is
+         * quiet (a customer with input is re-scored by its own event). */
+        if (!got && w->open && w->rescore_next < w->n_rescore) {
+                rescore_some(w);
                 *idle_since = mono_ms();
         }
         if (w->open && (w->msgs >= w->conf->batch_max_messages || w->failed ||
@@ -1016,6 +1167,7 @@ void pd_worker_destroy(pd_worker_t *w)
         if (w->txn)
                 pd_store_txn_abort(w->txn);
         w->txn = NULL;
+        rescore_clear(w);
         pd_session_destroy(w->session);
         pd_store_close(w->store);
         pd_codec_destroy(w->codec);

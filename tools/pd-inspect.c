@@ -82,7 +82,8 @@ static int summarise(const char *customer, const void *bytes, size_t len,
         count(&s->stage, pd_stage_name(m.stage), 1);
         if (m.plan_id) {
                 char key[256];
-                snprintf(key, sizeof(key), "%s / %s", persona, m.plan_template);
+                snprintf(key, sizeof(key), "%s / %s", persona,
+                         m.plan_template);
                 count(&s->plans, key, 1);
                 count(&s->tmpl, m.plan_template, 1);
                 if (m.stage == PD_STAGE_IMPLEMENTING)
@@ -112,15 +113,15 @@ static json_t *nps_by_persona(const summary_t *s)
         json_t *o = json_object();
         for (size_t i = 0; i < s->nps_by_persona_n.cnt; i++) {
                 const char *p = s->nps_by_persona_n.key[i];
-                pd_nps_t n = {0};
+                pd_nps_t n    = {0};
                 for (size_t j = 0; j < s->nps_by_persona_p.cnt; j++)
                         if (!strcmp(s->nps_by_persona_p.key[j], p))
                                 n.promoters = s->nps_by_persona_p.n[j];
                 for (size_t j = 0; j < s->nps_by_persona_d.cnt; j++)
                         if (!strcmp(s->nps_by_persona_d.key[j], p))
                                 n.detractors = s->nps_by_persona_d.n[j];
-                n.passives =
-                    s->nps_by_persona_n.n[i] - n.promoters - n.detractors;
+                n.passives = s->nps_by_persona_n.n[i] - n.promoters -
+                             n.detractors;
                 int32_t score;
                 json_object_set_new(o, p,
                                     pd_nps_score(&n, &score)
@@ -147,9 +148,9 @@ static json_t *summary_json(summary_t *s)
         json_object_set_new(o, "nps_responses",
                             json_integer(s->nps.promoters + s->nps.passives +
                                          s->nps.detractors));
-        json_object_set_new(o, "nps",
-                            pd_nps_score(&s->nps, &score) ? json_integer(score)
-                                                          : json_null());
+        json_object_set_new(o, "nps", pd_nps_score(&s->nps, &score)
+                                          ? json_integer(score)
+                                          : json_null());
         json_object_set_new(o, "nps_by_persona", nps_by_persona(s));
         json_object_set_new(o, "csat_responses",
                             json_integer(s->csat.responses));
@@ -188,8 +189,7 @@ static json_t *history_json(const pd_marker_t *m)
 static json_t *marker_json(const pd_marker_t *m)
 {
         json_t *o = json_object(), *scores = json_object(), *ev = json_array();
-        json_t *plan = json_null(), *surveys = json_array(),
-               *ren = json_array();
+        json_t *plan = json_null(), *surveys = json_array(), *ren = json_array();
         for (int i = 0; i < PD_AXIS__CNT; i++)
                 json_object_set_new(scores, pd_axis_name((pd_axis_t)i),
                                     json_real(m->axis[i]));
@@ -207,7 +207,8 @@ static json_t *marker_json(const pd_marker_t *m)
                         json_array_append_new(
                             ms, json_pack("{s:s, s:s, s:o, s:b}", "name",
                                           m->milestones[i].name, "owner_role",
-                                          m->milestones[i].owner_role, "due_at",
+                                          m->milestones[i].owner_role,
+                                          "due_at",
                                           time_json(m->milestones[i].due_at),
                                           "fired", m->milestones[i].fired));
                 plan = json_pack("{s:s, s:s, s:s, s:o, s:o}", "plan_id",
@@ -235,15 +236,12 @@ static json_t *marker_json(const pd_marker_t *m)
                                    "leads_fired", m->renewals[i].leads_fired));
         json_object_set_new(o, "customer_id", json_string(m->customer_id));
         json_object_set_new(o, "model_version", json_integer(m->model_version));
-        json_object_set_new(o, "dominant",
-                            json_string(pd_axis_name(m->dominant)));
+        json_object_set_new(o, "dominant", json_string(pd_axis_name(m->dominant)));
         json_object_set_new(o, "margin", json_real(m->margin));
         json_object_set_new(o, "scores", scores);
         json_object_set_new(o, "evidence", ev);
         json_object_set_new(o, "stage", json_string(pd_stage_name(m->stage)));
-        json_object_set_new(o, "time_zone",
-                            m->time_zone ? json_string(m->time_zone)
-                                         : json_null());
+        json_object_set_new(o, "time_zone", m->time_zone ? json_string(m->time_zone) : json_null());
         json_object_set_new(o, "plan", plan);
         json_object_set_new(o, "close_at", time_json(m->close_at));
         json_object_set_new(o, "next_survey_slot", json_integer(m->next_slot));
@@ -546,8 +544,7 @@ int main(int argc, char **argv)
                 if (!strcmp(cmd, "show"))
                         ret = show(txn, s.codec, arg, as_json);
                 else if (!strcmp(cmd, "list"))
-                        ret =
-                            pd_store_markers_foreach(txn, list_one, NULL) != 0;
+                        ret = pd_store_markers_foreach(txn, list_one, NULL) != 0;
                 else if (!strcmp(cmd, "signals"))
                         ret = signals(txn, s.codec, as_json);
                 else if (!pd_store_markers_foreach(txn, summarise, &s)) {
@@ -558,13 +555,8 @@ int main(int argc, char **argv)
                 }
                 pd_store_txn_abort(txn);
         }
-        counter_t *cs[] = {&s.persona,
-                           &s.stage,
-                           &s.plans,
-                           &s.load,
-                           &s.tmpl,
-                           &s.nps_by_persona_p,
-                           &s.nps_by_persona_d,
+        counter_t *cs[] = {&s.persona, &s.stage, &s.plans, &s.load, &s.tmpl,
+                           &s.nps_by_persona_p, &s.nps_by_persona_d,
                            &s.nps_by_persona_n};
         for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++)
                 counter_free(cs[i]);

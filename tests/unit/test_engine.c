@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -825,6 +826,87 @@ static void test_persona_change(void **state)
         free(ctx);
 }
 
+/* ---- re-score under a new model version ------------------------------- */
+
+/* The shipped model as version 2 with GTX Pro moved to marketing. */
+static pd_model_t *model_v2(void)
+{
+        const char *dir = getenv("PD_SOURCE_DIR");
+        char path[1024], tmp[] = "/tmp/test_engine_model_XXXXXX", err[512];
+        pd_model_t *m2 = NULL;
+        FILE *in, *out;
+        char line[4096];
+        int fd;
+#ifdef PD_SOURCE_DIR
+        if (!dir)
+                dir = PD_SOURCE_DIR;
+#endif
+        snprintf(path, sizeof(path), "%s/model/persona-model.json", dir);
+        assert_non_null(in = fopen(path, "r"));
+        assert_true((fd = mkstemp(tmp)) >= 0);
+        assert_non_null(out = fdopen(fd, "w"));
+        while (fgets(line, sizeof(line), in)) {
+                if (strstr(line, "\"version\": 1,"))
+                        fputs("  \"version\": 2,\n", out);
+                else if (strstr(line, "\"GTX Pro\":"))
+                        fputs("    \"GTX Pro\": {\"marketing\": 9.0},\n", out);
+                else
+                        fputs(line, out);
+        }
+        fclose(in);
+        fclose(out);
+        if (pd_model_load(tmp, &m2, err, sizeof(err)))
+                fail_msg("%s", err);
+        unlink(tmp);
+        return m2;
+}
+
+/* A marker scored by v1 is re-scored by an engine on v2: one
+ * persona_changed action with the re-score's cause and id, the history
+ * names the cause, model_version 2; a second re-score does nothing. */
+static void test_rescore(void **state)
+{
+        ctx_t *ctx = malloc(sizeof(*ctx));
+        step_t sale = {STEP(OP_SALE, "sale", AT(0)), .plans = 1};
+        pd_model_t *m2 = model_v2();
+        pd_outputs_t out = {0};
+        bool rescored;
+        char id[37];
+        assert_non_null(ctx);
+        for (int k = 0; k < PD_ACT__CNT; k++)
+                sale.acts[k] = DONT_CARE;
+        ctx_init(ctx, NULL);
+        run_step(ctx, &sale);
+        assert_int_equal(ctx->m.model_version, 1);
+        assert_int_equal(ctx->m.dominant, PD_AXIS_TECHNICAL);
+        ctx->eng.model = m2;
+        assert_int_equal(
+            pd_engine_rescore(&ctx->eng, &ctx->m, &ctx->arena, &out, &rescored),
+            PD_OK);
+        assert_true(rescored);
+        assert_int_equal(ctx->m.model_version, 2);
+        assert_int_equal(ctx->m.dominant, PD_AXIS_MARKETING);
+        assert_int_equal(out.n_actions, 1);
+        assert_int_equal(out.actions[0].kind, PD_ACT_PERSONA_CHANGED);
+        assert_string_equal(out.actions[0].caused_by, "CUST-1/rescore/2");
+        pd_uuid5("CUST-1/rescore/2/persona_changed", id);
+        assert_string_equal(out.actions[0].action_id, id);
+        assert_string_equal(param(&out.actions[0], "before"), "technical");
+        assert_string_equal(param(&out.actions[0], "after"), "marketing");
+        assert_true(out.actions[0].created_at == ctx->m.updated_at);
+        assert_int_equal(ctx->m.n_history, 1);
+        assert_string_equal(ctx->m.history[0].event_id, "CUST-1/rescore/2");
+        memset(&out, 0, sizeof(out));
+        assert_int_equal(
+            pd_engine_rescore(&ctx->eng, &ctx->m, &ctx->arena, &out, &rescored),
+            PD_OK);
+        assert_false(rescored);
+        assert_int_equal(out.n_actions, 0);
+        pd_arena_term(&ctx->arena);
+        pd_model_destroy(m2);
+        free(ctx);
+}
+
 /* ---- invalid input, determinism ---------------------------------------- */
 
 static void test_invalid_event(void **state)
@@ -876,6 +958,7 @@ int main(void)
             cmocka_unit_test(test_lifecycles),
             cmocka_unit_test(test_detractor_table),
             cmocka_unit_test(test_persona_change),
+            cmocka_unit_test(test_rescore),
             cmocka_unit_test(test_invalid_event),
             cmocka_unit_test(test_determinism),
         };
