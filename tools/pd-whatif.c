@@ -168,9 +168,10 @@ static int on_changed(void *opaque, const char *customer,
         ex_ctx_t *x = opaque;
         pd_whatif_diff_t d[6];
         size_t n;
-        json_t *diffs = json_array();
+        json_t *diffs;
         if (!x->left--)
                 return 1;
+        diffs = json_array();
         n = pd_whatif_evidence_diff(cur, cand, d, 6);
         for (size_t i = 0; i < n && i < 6; i++)
                 json_array_append_new(
