@@ -5,6 +5,7 @@
 #include "codec.h"
 
 #include <avro.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,11 +24,21 @@ static const char *schema_names[PD_SCHEMA__CNT] = {
 #define WIRE_HDR   5
 #define MAX_DEPTH  32
 
+#define MAX_OLD    8
+
 struct pd_codec_s {
         int32_t ids[PD_SCHEMA__CNT];
         avro_schema_t schema[PD_SCHEMA__CNT];
         avro_value_iface_t *iface[PD_SCHEMA__CNT];
         avro_value_t value[PD_SCHEMA__CNT];
+        /* PersonaMarker as older versions wrote it: the schema without
+         * its last 1, 2, ... fields that have defaults (fields are only
+         * ever appended with a default), so a store or changelog written
+         * before an upgrade still decodes, the missing fields defaulted */
+        avro_schema_t old_schema[MAX_OLD];
+        avro_value_iface_t *old_iface[MAX_OLD];
+        avro_value_t old_value[MAX_OLD];
+        int n_old;
 };
 
 static void fmt(char *errstr, size_t errstr_size, const char *f, ...)
@@ -49,6 +60,37 @@ const char *pd_codec_schema_json(pd_schema_t schema)
                     !strcmp(pd_schema_srcs[i].name, schema_names[schema]))
                         return pd_schema_srcs[i].json;
         return NULL;
+}
+
+static pd_err_t marker_variants(pd_codec_t *codec)
+{
+        json_error_t jerr;
+        json_t *root = json_loads(pd_codec_schema_json(PD_SCHEMA_MARKER), 0,
+                                  &jerr);
+        json_t *fields = root ? json_object_get(root, "fields") : NULL;
+        pd_err_t err   = json_is_array(fields) ? PD_OK : PD_ERR_CONFIG;
+        while (!err && codec->n_old < MAX_OLD && json_array_size(fields) > 1) {
+                size_t n   = json_array_size(fields);
+                int k      = codec->n_old;
+                char *text = NULL;
+                if (!json_object_get(json_array_get(fields, n - 1), "default"))
+                        break;
+                json_array_remove(fields, n - 1);
+                text = json_dumps(root, JSON_COMPACT);
+                if (!text ||
+                    avro_schema_from_json_length(text, strlen(text),
+                                                 &codec->old_schema[k]) ||
+                    !(codec->old_iface[k] = avro_generic_class_from_schema(
+                          codec->old_schema[k])) ||
+                    avro_generic_value_new(codec->old_iface[k],
+                                           &codec->old_value[k]))
+                        err = PD_ERR_CONFIG;
+                else
+                        codec->n_old++;
+                free(text);
+        }
+        json_decref(root);
+        return err;
 }
 
 pd_err_t pd_codec_new(const int32_t *ids, pd_codec_t **codecp, char *errstr,
@@ -80,6 +122,10 @@ pd_err_t pd_codec_new(const int32_t *ids, pd_codec_t **codecp, char *errstr,
                         goto out;
                 }
         }
+        if ((err = marker_variants(codec)))
+                fmt(errstr, errstr_size,
+                    "schemas/PersonaMarker.avsc: older versions: %s",
+                    avro_strerror());
 out:
         if (err) {
                 pd_codec_destroy(codec);
@@ -101,6 +147,15 @@ void pd_codec_destroy(pd_codec_t *codec)
                 }
                 if (codec->schema[i])
                         avro_schema_decref(codec->schema[i]);
+        }
+        for (int i = 0; i < MAX_OLD; i++) {
+                if (codec->old_iface[i]) {
+                        if (codec->old_value[i].self)
+                                avro_value_decref(&codec->old_value[i]);
+                        avro_value_iface_decref(codec->old_iface[i]);
+                }
+                if (codec->old_schema[i])
+                        avro_schema_decref(codec->old_schema[i]);
         }
         free(codec);
 }
@@ -367,7 +422,23 @@ static pd_err_t read_framed(pd_codec_t *codec, pd_schema_t which,
         }
         cursor_t c = {.p = b + WIRE_HDR, .end = b + len};
         char why[160], path[256];
-        if (walk(&c, codec->schema[which], 0, why, sizeof(why))) {
+        avro_value_t *value = &codec->value[which];
+        int bad = walk(&c, codec->schema[which], 0, why, sizeof(why));
+        for (int k = 0; (bad || c.p != c.end) && which == PD_SCHEMA_MARKER &&
+                        k < codec->n_old;
+             k++) {
+                /* Written by an older version, without the newest
+                 * fields? */
+                cursor_t o = {.p = b + WIRE_HDR, .end = b + len};
+                char owhy[160];
+                if (!walk(&o, codec->old_schema[k], 0, owhy, sizeof(owhy)) &&
+                    o.p == o.end) {
+                        value = &codec->old_value[k];
+                        bad   = 0;
+                        c     = o;
+                }
+        }
+        if (bad) {
                 path_format(&c, path, sizeof(path), schema_names[which]);
                 fmt(errstr, errstr_size, "avro: %s: %s", path, why);
                 return PD_ERR_DECODE;
@@ -377,7 +448,6 @@ static pd_err_t read_framed(pd_codec_t *codec, pd_schema_t which,
                     (size_t)(c.end - c.p));
                 return PD_ERR_DECODE;
         }
-        avro_value_t *value = &codec->value[which];
         avro_value_reset(value);
         avro_reader_t reader =
             avro_reader_memory((const char *)b + WIRE_HDR, (int64_t)(len - WIRE_HDR));
@@ -967,7 +1037,8 @@ pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf,
         m->created_at  = get_long(v, "created_at");
         m->updated_at  = get_long(v, "updated_at");
         decode_marker_history(v, arena, m);
-        m->partition = get_int(v, "partition");
+        avro_value_t part = field(v, "partition");
+        m->partition      = part.iface ? get_int(v, "partition") : -1;
         return PD_OK;
 }
 
