@@ -1066,6 +1066,81 @@ static void test_shipped_products(void **state)
  * error, no sanitizer report, a queue for each, and the stop-word detector
  * agrees with the data set's language column where text was scored.
  * Skipped when PD_DATA_DIR does not hold the file. */
+/* The RavenStack churn records with the shipped model: every reason code
+ * and feedback text in the data lands on the axis this table expects (the
+ * model covers the data), "unknown" and empty ones on none. */
+static const struct {
+        const char *value;
+        pd_axis_t axis; /* PD_AXIS__CNT: no signal */
+} churn_axes[] = {
+    {"features", T},
+    {"competitor", T},
+    {"pricing", S},
+    {"budget", S},
+    {"support", C},
+    {"unknown", PD_AXIS__CNT},
+    {"missing features", T},
+    {"too expensive", S},
+    {"switched to competitor", C},
+    {"", PD_AXIS__CNT},
+};
+
+static void test_real_churn(void **state)
+{
+        fixture_t *fx = *state;
+        const char *dir = getenv("PD_DATA_DIR");
+        char path[4096], errstr[512];
+        pd_csv_t *csv = NULL;
+        pd_csv_record_t rec;
+        size_t rows = 0, signals = 0;
+        snprintf(path, sizeof(path),
+                 "%s/ravenstack-saas/ravenstack_churn_events.csv",
+                 dir ? dir : "");
+        if (!dir || access(path, R_OK) ||
+            pd_csv_open(path, &csv, errstr, sizeof(errstr))) {
+                fprintf(stderr, "skipped: %s not readable\n", path);
+                skip();
+        }
+        /* churn_event_id,account_id,churn_date,reason_code,...,feedback_text */
+        while (pd_csv_next(csv, &rec, errstr, sizeof(errstr)) == PD_OK) {
+                if (rec.line == 1 || rec.n < 9)
+                        continue;
+                for (int col = 3; col <= 8; col += 5) {
+                        const char *v = rec.fields[col];
+                        pd_kv_t kv[] = {
+                            {"churned", "true"},
+                            {col == 3 ? "churn_reason" : "feedback", v}};
+                        pd_event_t ev = CHECKPOINTS(kv);
+                        pd_marker_t marker = {0};
+                        size_t k = 0;
+                        while (k < sizeof(churn_axes) / sizeof(churn_axes[0]) &&
+                               strcmp(churn_axes[k].value, v))
+                                k++;
+                        if (k == sizeof(churn_axes) / sizeof(churn_axes[0]))
+                                fail_msg("line %ld: churn value \"%s\" not in "
+                                         "the table",
+                                         rec.line, v);
+                        apply(fx, &marker, &ev, NULL, NULL);
+                        if (churn_axes[k].axis == PD_AXIS__CNT) {
+                                assert_int_equal(marker.n_evidence, 0);
+                        } else {
+                                assert_true(marker.n_evidence > 0);
+                                assert_int_equal(marker.dominant,
+                                                 churn_axes[k].axis);
+                                assert_non_null(
+                                    strstr(marker.evidence[0].signal, v));
+                                signals++;
+                        }
+                        pd_arena_reset(&fx->arena);
+                }
+                rows++;
+        }
+        pd_csv_close(csv);
+        fprintf(stderr, "churn rows=%zu signals=%zu\n", rows, signals);
+        assert_int_equal(rows, 600);
+        assert_true(signals > 600);
+}
+
 static void test_real_tickets(void **state)
 {
         fixture_t *fx = *state;
@@ -1203,6 +1278,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_shipped_products,
                                             setup_shipped_model, teardown),
             cmocka_unit_test_setup_teardown(test_real_tickets,
+                                            setup_shipped_model, teardown),
+            cmocka_unit_test_setup_teardown(test_real_churn,
                                             setup_shipped_model, teardown),
             cmocka_unit_test_setup_teardown(test_readme_example,
                                             setup_shipped_model, teardown),
