@@ -2048,8 +2048,12 @@ pd_err_t pd_persona_rescore(const pd_model_t *model, pd_marker_t *marker,
         }
         if (nomem)
                 goto out;
-        /* Only now does the marker move: the kept signals' contributions
-         * are taken out and put back as the new model weighs them. */
+        /* The evidence first: its allocation is the last that can fail. */
+        err = rescore_evidence(model, marker, old, n_old, neu, n_new, arena);
+        if (err)
+                goto out;
+        /* Only now do the scores move: the kept signals' contributions are
+         * taken out and put back as the new model weighs them. */
         for (size_t i = 0; i < n_old; i++)
                 marker->axis[old[i].axis] -=
                     old[i].unit * old[i].mass *
@@ -2060,9 +2064,6 @@ pd_err_t pd_persona_rescore(const pd_model_t *model, pd_marker_t *marker,
                     decay(model, marker->updated_at - neu[i].at);
                 c[i].s = neu[i];
         }
-        err = rescore_evidence(model, marker, old, n_old, neu, n_new, arena);
-        if (err)
-                goto out;
         keep_signals(model, marker, c, n_new, marker->updated_at);
         if (had) {
                 update_dominant(model, marker, had, changed, before);
