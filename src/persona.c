@@ -1654,14 +1654,11 @@ static void keep_signals(const pd_model_t *model, pd_marker_t *marker,
         marker->n_signals = keep;
 }
 
-static pd_err_t update_signals(const apply_t *ap, pd_marker_t *marker,
-                               int64_t t_ev, int64_t t_now)
+/* c has room for marker->n_signals + ap->n entries. */
+static void update_signals(const apply_t *ap, pd_marker_t *marker, scand_t *c,
+                           int64_t t_ev, int64_t t_now)
 {
-        scand_t *c = pd_arena_alloc(ap->arena, (marker->n_signals + ap->n + 1) *
-                                                   sizeof(*c));
         size_t n = 0;
-        if (!c)
-                return PD_ERR_NOMEM;
         for (size_t i = 0; i < marker->n_signals; i++)
                 c[n++].s = marker->signals[i];
         for (size_t k = 0; k < ap->n; k++) {
@@ -1678,7 +1675,6 @@ static pd_err_t update_signals(const apply_t *ap, pd_marker_t *marker,
                         c[n++].s = sg;
         }
         keep_signals(ap->model, marker, c, n, t_now);
-        return PD_OK;
 }
 
 static pd_err_t update_evidence(const apply_t *ap, pd_marker_t *marker,
@@ -1781,6 +1777,7 @@ pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
         bool changed_dummy;
         pd_axis_t before_dummy;
         char *event_id;
+        scand_t *sig;
         pd_err_t err;
         /* updated_at is the time the scores are decayed to; an event without
          * a time is taken as happening then. */
@@ -1791,18 +1788,18 @@ pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
         *changed = false;
         *before = marker->dominant;
         collect(&ap, ev);
-        err = ap.nomem ? PD_ERR_NOMEM : PD_OK;
-        if (!err)
+        /* Every allocation before the marker changes at all. */
+        sig = ap.nomem ? NULL
+                       : pd_arena_alloc(arena, (marker->n_signals + ap.n + 1) *
+                                                   sizeof(*sig));
+        event_id = pd_arena_strdup(arena, nz(ev->event_id));
+        err = sig && event_id ? PD_OK : PD_ERR_NOMEM;
+        if (!err) /* allocates, then writes the evidence */
                 err = update_evidence(&ap, marker, ev, t_ev, t_now);
-        if (!err)
-                err = update_signals(&ap, marker, t_ev, t_now);
         if (err)
                 goto out;
-        if (!(event_id = pd_arena_strdup(arena, nz(ev->event_id)))) {
-                err = PD_ERR_NOMEM;
-                goto out;
-        }
         /* Only now, with every allocation done, does the marker move. */
+        update_signals(&ap, marker, sig, t_ev, t_now);
         move_scores(&ap, marker, t_ev, t_now);
         update_dominant(model, marker, had, changed, before);
         if (*changed)
