@@ -5,6 +5,7 @@
 #include "codec.h"
 
 #include <avro.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,11 +24,21 @@ static const char *schema_names[PD_SCHEMA__CNT] = {
 #define WIRE_HDR   5
 #define MAX_DEPTH  32
 
+#define MAX_OLD 8
+
 struct pd_codec_s {
         int32_t ids[PD_SCHEMA__CNT];
         avro_schema_t schema[PD_SCHEMA__CNT];
         avro_value_iface_t *iface[PD_SCHEMA__CNT];
         avro_value_t value[PD_SCHEMA__CNT];
+        /* PersonaMarker as older versions wrote it: the schema without
+         * its last 1, 2, ... fields that have defaults (fields are only
+         * ever appended with a default), so a store or changelog written
+         * before an upgrade still decodes, the missing fields defaulted */
+        avro_schema_t old_schema[MAX_OLD];
+        avro_value_iface_t *old_iface[MAX_OLD];
+        avro_value_t old_value[MAX_OLD];
+        int n_old;
 };
 
 static void fmt(char *errstr, size_t errstr_size, const char *f, ...)
@@ -49,6 +60,37 @@ const char *pd_codec_schema_json(pd_schema_t schema)
                     !strcmp(pd_schema_srcs[i].name, schema_names[schema]))
                         return pd_schema_srcs[i].json;
         return NULL;
+}
+
+static pd_err_t marker_variants(pd_codec_t *codec)
+{
+        json_error_t jerr;
+        json_t *root =
+            json_loads(pd_codec_schema_json(PD_SCHEMA_MARKER), 0, &jerr);
+        json_t *fields = root ? json_object_get(root, "fields") : NULL;
+        pd_err_t err = json_is_array(fields) ? PD_OK : PD_ERR_CONFIG;
+        while (!err && codec->n_old < MAX_OLD && json_array_size(fields) > 1) {
+                size_t n = json_array_size(fields);
+                int k = codec->n_old;
+                char *text = NULL;
+                if (!json_object_get(json_array_get(fields, n - 1), "default"))
+                        break;
+                json_array_remove(fields, n - 1);
+                text = json_dumps(root, JSON_COMPACT);
+                if (!text ||
+                    avro_schema_from_json_length(text, strlen(text),
+                                                 &codec->old_schema[k]) ||
+                    !(codec->old_iface[k] = avro_generic_class_from_schema(
+                          codec->old_schema[k])) ||
+                    avro_generic_value_new(codec->old_iface[k],
+                                           &codec->old_value[k]))
+                        err = PD_ERR_CONFIG;
+                else
+                        codec->n_old++;
+                free(text);
+        }
+        json_decref(root);
+        return err;
 }
 
 pd_err_t pd_codec_new(const int32_t *ids, pd_codec_t **codecp, char *errstr,
@@ -79,6 +121,10 @@ pd_err_t pd_codec_new(const int32_t *ids, pd_codec_t **codecp, char *errstr,
                         goto out;
                 }
         }
+        if ((err = marker_variants(codec)))
+                fmt(errstr, errstr_size,
+                    "schemas/PersonaMarker.avsc: older versions: %s",
+                    avro_strerror());
 out:
         if (err) {
                 pd_codec_destroy(codec);
@@ -100,6 +146,15 @@ void pd_codec_destroy(pd_codec_t *codec)
                 }
                 if (codec->schema[i])
                         avro_schema_decref(codec->schema[i]);
+        }
+        for (int i = 0; i < MAX_OLD; i++) {
+                if (codec->old_iface[i]) {
+                        if (codec->old_value[i].self)
+                                avro_value_decref(&codec->old_value[i]);
+                        avro_value_iface_decref(codec->old_iface[i]);
+                }
+                if (codec->old_schema[i])
+                        avro_schema_decref(codec->old_schema[i]);
         }
         free(codec);
 }
@@ -369,7 +424,23 @@ static pd_err_t read_framed(pd_codec_t *codec, pd_schema_t which,
         }
         cursor_t c = {.p = b + WIRE_HDR, .end = b + len};
         char why[160], path[256];
-        if (walk(&c, codec->schema[which], 0, why, sizeof(why))) {
+        avro_value_t *value = &codec->value[which];
+        int bad = walk(&c, codec->schema[which], 0, why, sizeof(why));
+        for (int k = 0; (bad || c.p != c.end) && which == PD_SCHEMA_MARKER &&
+                        k < codec->n_old;
+             k++) {
+                /* Written by an older version, without the newest
+                 * fields? */
+                cursor_t o = {.p = b + WIRE_HDR, .end = b + len};
+                char owhy[160];
+                if (!walk(&o, codec->old_schema[k], 0, owhy, sizeof(owhy)) &&
+                    o.p == o.end) {
+                        value = &codec->old_value[k];
+                        bad = 0;
+                        c = o;
+                }
+        }
+        if (bad) {
                 path_format(&c, path, sizeof(path), schema_names[which]);
                 fmt(errstr, errstr_size, "avro: %s: %s", path, why);
                 return PD_ERR_DECODE;
@@ -379,7 +450,6 @@ static pd_err_t read_framed(pd_codec_t *codec, pd_schema_t which,
                     (size_t)(c.end - c.p));
                 return PD_ERR_DECODE;
         }
-        avro_value_t *value = &codec->value[which];
         avro_value_reset(value);
         avro_reader_t reader = avro_reader_memory((const char *)b + WIRE_HDR,
                                                   (int64_t)(len - WIRE_HDR));
@@ -899,6 +969,45 @@ static void decode_marker_lists(avro_value_t *v, pd_arena_t *arena,
                 m->ticket_ids[m->n_ticket_ids++] = ids.v[i];
 }
 
+static pd_axis_t axis_or(const char *name, pd_axis_t dflt)
+{
+        pd_axis_t axis = pd_axis_parse(name);
+        return axis == PD_AXIS__CNT ? dflt : axis;
+}
+
+static void decode_marker_history(avro_value_t *v, pd_arena_t *arena,
+                                  pd_marker_t *m)
+{
+        avro_value_t a = field(v, "persona_history");
+        size_t n = size_of(&a);
+        /* Keep the newest when a writer kept more than we do. */
+        size_t from = n > PD_MARKER_HISTORY_MAX ? n - PD_MARKER_HISTORY_MAX : 0;
+        for (size_t i = from; i < n; i++) {
+                avro_value_t e;
+                avro_value_get_by_index(&a, i, &e, NULL);
+                pd_persona_change_t *h = &m->history[m->n_history++];
+                h->from =
+                    axis_or(get_str(&e, "from", arena), PD_AXIS_SIMPLICITY);
+                h->to = axis_or(get_str(&e, "to", arena), PD_AXIS_SIMPLICITY);
+                h->at = get_long(&e, "at");
+                h->event_id = get_str(&e, "event_id", arena);
+                h->margin = get_double(&e, "margin");
+        }
+        a = field(v, "signals");
+        n = size_of(&a);
+        for (size_t i = 0; i < n && i < PD_MARKER_SIGNALS_MAX; i++) {
+                avro_value_t e;
+                avro_value_get_by_index(&a, i, &e, NULL);
+                pd_signal_t *sg = &m->signals[m->n_signals++];
+                sg->signal = get_str(&e, "signal", arena);
+                sg->axis =
+                    axis_or(get_str(&e, "axis", arena), PD_AXIS_SIMPLICITY);
+                sg->unit = get_double(&e, "unit");
+                sg->mass = get_double(&e, "mass");
+                sg->at = get_long(&e, "at");
+        }
+}
+
 pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf, size_t len,
                                 pd_arena_t *arena, pd_marker_t *m, char *errstr,
                                 size_t errstr_size)
@@ -936,6 +1045,9 @@ pd_err_t pd_codec_marker_decode(pd_codec_t *codec, const void *buf, size_t len,
         pd_strs_t deals = get_strs(v, "recent_deal_ids", arena);
         for (size_t i = 0; i < deals.n && i < PD_MARKER_DEAL_IDS_MAX; i++)
                 m->deal_ids[m->n_deal_ids++] = deals.v[i];
+        decode_marker_history(v, arena, m);
+        avro_value_t part = field(v, "partition");
+        m->partition = part.iface ? get_int(v, "partition") : -1;
         return PD_OK;
 }
 
@@ -1020,6 +1132,34 @@ static int encode_marker_lists(avro_value_t *v, const pd_marker_t *m)
         return rc || set_strs(v, "recent_event_ids", &ids);
 }
 
+static int encode_marker_history(avro_value_t *v, const pd_marker_t *m)
+{
+        int rc = 0;
+        avro_value_t a = field(v, "persona_history");
+        for (size_t i = 0; !rc && i < m->n_history; i++) {
+                const pd_persona_change_t *h = &m->history[i];
+                avro_value_t e;
+                rc = avro_value_append(&a, &e, NULL) ||
+                     set_str(&e, "from", pd_axis_name(h->from)) ||
+                     set_str(&e, "to", pd_axis_name(h->to)) ||
+                     set_long(&e, "at", h->at) ||
+                     set_str(&e, "event_id", h->event_id ? h->event_id : "") ||
+                     set_double(&e, "margin", h->margin);
+        }
+        a = field(v, "signals");
+        for (size_t i = 0; !rc && i < m->n_signals; i++) {
+                const pd_signal_t *sg = &m->signals[i];
+                avro_value_t e;
+                rc = avro_value_append(&a, &e, NULL) ||
+                     set_str(&e, "signal", sg->signal ? sg->signal : "") ||
+                     set_str(&e, "axis", pd_axis_name(sg->axis)) ||
+                     set_double(&e, "unit", sg->unit) ||
+                     set_double(&e, "mass", sg->mass) ||
+                     set_long(&e, "at", sg->at);
+        }
+        return rc;
+}
+
 pd_err_t pd_codec_marker_encode(pd_codec_t *codec, const pd_marker_t *m,
                                 pd_buf_t *out)
 {
@@ -1044,7 +1184,9 @@ pd_err_t pd_codec_marker_encode(pd_codec_t *codec, const pd_marker_t *m,
              set_int(&c, "deals", m->deals) ||
              set_int(&c, "tickets", m->tickets) ||
              set_long(v, "created_at", m->created_at) ||
-             set_long(v, "updated_at", m->updated_at);
+             set_long(v, "updated_at", m->updated_at) ||
+             encode_marker_history(v, m) ||
+             set_int(v, "partition", m->partition);
         pd_strs_t deals = {(const char **)m->deal_ids, m->n_deal_ids};
         pd_strs_t tickets = {(const char **)m->ticket_ids, m->n_ticket_ids};
         rc = rc || set_strs(v, "recent_deal_ids", &deals) ||

@@ -67,6 +67,12 @@ static const prop_t props[] = {
     {"model.path", T_STR, OFF(model_path),
      PD_SOURCE_DIR "/model/persona-model.json", 0, 0,
      "Persona scoring model file."},
+    {"model.rescore", T_BOOL, OFF(model_rescore), "false", 0, 0,
+     "Re-score every marker whose model_version differs from the loaded "
+     "model, in the normal transactions (a persona_changed action where the "
+     "dominant changes, cause <customer>/rescore/<version>); off: older "
+     "markers keep their scores and new evidence is scored by the new "
+     "model."},
     {"templates.path", T_STR, OFF(templates_path),
      PD_SOURCE_DIR "/model/plan-templates.json", 0, 0, "Plan templates file."},
     {"roster.path", T_STR, OFF(roster_path), PD_SOURCE_DIR "/model/roster.json",
@@ -127,7 +133,7 @@ static pd_err_t parse_int(const prop_t *p, const char *v, int64_t *out,
                           char *errstr, size_t errstr_size)
 {
         char *end;
-        errno     = 0;
+        errno = 0;
         long long n = strtoll(v, &end, 10);
         if (errno || end == v || *end)
                 return fail(errstr, errstr_size, p->name, "not an integer");
@@ -144,8 +150,8 @@ static pd_err_t parse_days(const prop_t *p, const char *v, int32_t *days,
                            char *errstr, size_t errstr_size)
 {
         int32_t tmp[4] = {0};
-        int n          = 0;
-        const char *s  = v;
+        int n = 0;
+        const char *s = v;
         while (*s) {
                 char *end;
                 long d = strtol(s, &end, 10);
@@ -154,7 +160,7 @@ static pd_err_t parse_days(const prop_t *p, const char *v, int32_t *days,
                                     "want up to 4 comma-separated day counts "
                                     "1-3650");
                 tmp[n++] = (int32_t)d;
-                s        = *end == ',' ? end + 1 : end;
+                s = *end == ',' ? end + 1 : end;
                 if (*end && *end != ',')
                         return fail(errstr, errstr_size, p->name,
                                     "want comma-separated integers");
@@ -167,7 +173,7 @@ static pd_err_t parse_value(pd_config_t *conf, const prop_t *p, const char *v,
                             char *errstr, size_t errstr_size)
 {
         char *field = (char *)conf + p->offset;
-        int64_t n   = 0;
+        int64_t n = 0;
         int hh, mm, used = 0;
         pd_err_t err;
         switch (p->type) {
@@ -199,15 +205,14 @@ static pd_err_t parse_value(pd_config_t *conf, const prop_t *p, const char *v,
                     !strcmp(v, "event") ? PD_CLOCK_EVENT : PD_CLOCK_WALL;
                 return PD_OK;
         case T_TIME_OF_DAY:
-                if (sscanf(v, "%2d:%2d%n", &hh, &mm, &used) != 2 ||
-                    v[used] || hh < 0 || hh > 23 || mm < 0 || mm > 59)
+                if (sscanf(v, "%2d:%2d%n", &hh, &mm, &used) != 2 || v[used] ||
+                    hh < 0 || hh > 23 || mm < 0 || mm > 59)
                         return fail(errstr, errstr_size, p->name,
                                     "want HH:MM, 00:00-23:59");
                 *(int32_t *)field = hh * 60 + mm;
                 return PD_OK;
         case T_DAYS_LIST:
-                return parse_days(p, v, (int32_t *)field, errstr,
-                                  errstr_size);
+                return parse_days(p, v, (int32_t *)field, errstr, errstr_size);
         }
         return PD_ERR_CONFIG;
 }
@@ -259,13 +264,13 @@ static char *trim(char *s)
         return s;
 }
 
-pd_err_t pd_config_read_file(pd_config_t *conf, const char *path,
-                             char *errstr, size_t errstr_size)
+pd_err_t pd_config_read_file(pd_config_t *conf, const char *path, char *errstr,
+                             size_t errstr_size)
 {
         pd_err_t err = PD_OK;
         char line[4096], why[512];
         int lineno = 0;
-        FILE *fp   = fopen(path, "r");
+        FILE *fp = fopen(path, "r");
         if (!fp) {
                 snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
                 return PD_ERR_CONFIG;
@@ -286,8 +291,8 @@ pd_err_t pd_config_read_file(pd_config_t *conf, const char *path,
                 *eq = '\0';
                 if ((err = pd_config_set(conf, trim(s), trim(eq + 1), why,
                                          sizeof(why))))
-                        snprintf(errstr, errstr_size, "%s:%d: %s", path,
-                                 lineno, why);
+                        snprintf(errstr, errstr_size, "%s:%d: %s", path, lineno,
+                                 why);
         }
         fclose(fp);
         return err;
@@ -322,7 +327,7 @@ void pd_config_print_help(FILE *fp, bool markdown)
                  * clone. */
                 bool in_src = !strncmp(p->dflt, PD_SOURCE_DIR, src_len);
                 const char *dflt = in_src ? p->dflt + src_len + 1 : p->dflt;
-                const char *pre  = in_src ? "<source>/" : "";
+                const char *pre = in_src ? "<source>/" : "";
                 if (markdown)
                         fprintf(fp, "| `%s` | `%s%s` | %s |\n", p->name, pre,
                                 dflt, p->desc);

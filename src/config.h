@@ -34,6 +34,7 @@ typedef struct pd_config_s {
         int64_t store_map_size;
         int64_t store_map_max; /* 0: no bound */
         char *model_path;
+        bool model_rescore; /* re-score markers of older model versions */
         char *templates_path;
         char *roster_path;
         int32_t batch_max_messages;

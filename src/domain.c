@@ -171,5 +171,11 @@ int pd_marker_copy(pd_marker_t *dst, const pd_marker_t *src, pd_arena_t *arena)
                 dst->ticket_ids[i] = pd_arena_strdup(arena, src->ticket_ids[i]);
         for (size_t i = 0; i < src->n_deal_ids; i++)
                 dst->deal_ids[i] = pd_arena_strdup(arena, src->deal_ids[i]);
+        for (size_t i = 0; i < src->n_history; i++)
+                dst->history[i].event_id =
+                    pd_arena_strdup(arena, src->history[i].event_id);
+        for (size_t i = 0; i < src->n_signals; i++)
+                dst->signals[i].signal =
+                    pd_arena_strdup(arena, src->signals[i].signal);
         return 0;
 }

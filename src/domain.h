@@ -73,13 +73,13 @@ typedef struct pd_sale_closed_s {
         double deal_value;
         const char *currency;
         const char *sector;
-        int64_t employees;  /* -1 unknown */
-        double revenue;     /* millions, <0 unknown */
+        int64_t employees; /* -1 unknown */
+        double revenue;    /* millions, <0 unknown */
         const char *country;
         const char *region;
         const char *time_zone; /* IANA, may be NULL (then UTC) */
         const char *sales_owner;
-        pd_kvs_t checkpoints;  /* checkpoint id -> answer */
+        pd_kvs_t checkpoints; /* checkpoint id -> answer */
 } pd_sale_closed_t;
 
 typedef struct pd_impl_closed_s {
@@ -128,21 +128,44 @@ typedef struct pd_event_s {
 
 /* ---- the persona DNA marker (schemas/PersonaMarker.avsc) -------------- */
 
-#define PD_MARKER_EVIDENCE_MAX 12
-#define PD_MARKER_SURVEYS_MAX 8
-#define PD_MARKER_EVENT_IDS_MAX 64
+#define PD_MARKER_EVIDENCE_MAX   12
+#define PD_MARKER_SURVEYS_MAX    8
+#define PD_MARKER_EVENT_IDS_MAX  64
 #define PD_MARKER_DEAL_IDS_MAX   32
-#define PD_MARKER_RENEWALS_MAX 8
+#define PD_MARKER_RENEWALS_MAX   8
 #define PD_MARKER_MILESTONES_MAX 16
 #define PD_MARKER_TICKETS_MAX    16
+#define PD_MARKER_HISTORY_MAX    8
+#define PD_MARKER_SIGNALS_MAX    32
 
 typedef struct pd_evidence_s {
-        const char *signal;   /* e.g. "checkpoint:migrating_from=spreadsheets" */
+        const char *signal; /* e.g. "checkpoint:migrating_from=spreadsheets" */
         pd_axis_t axis;
         double weight;        /* contribution at `at`, before decay */
         const char *event_id; /* event that produced it */
         int64_t at;           /* event time */
 } pd_evidence_t;
+
+/* One change of the dominant persona (the marker keeps the latest
+ * PD_MARKER_HISTORY_MAX, oldest first). */
+typedef struct pd_persona_change_s {
+        pd_axis_t from, to;
+        int64_t at;           /* event time of the change */
+        const char *event_id; /* the event (or re-score cause) that moved it */
+        double margin;        /* the new dominant's lead at the change */
+} pd_persona_change_t;
+
+/* A raw signal kept for re-scoring under another model: its contribution
+ * at `at` is unit * mass, where unit is the model's weight of (signal,
+ * axis) and mass the decayed number of occurrences (text scaled by the
+ * per-event cap it was scored with). */
+typedef struct pd_signal_s {
+        const char *signal;
+        pd_axis_t axis;
+        double unit;
+        double mass;
+        int64_t at;
+} pd_signal_t;
 
 typedef struct pd_survey_result_s {
         const char *survey_id;
@@ -205,10 +228,10 @@ typedef struct pd_marker_s {
         size_t n_milestones;
 
         /* survey schedule */
-        int64_t close_at;      /* implementation close: schedule anchor */
-        int32_t next_slot;     /* next six-monthly slot k (>= 1) */
-        int64_t next_survey_at;/* due time of next_slot; 0 = none */
-        int64_t last_survey_at;/* when the last survey was requested */
+        int64_t close_at;       /* implementation close: schedule anchor */
+        int32_t next_slot;      /* next six-monthly slot k (>= 1) */
+        int64_t next_survey_at; /* due time of next_slot; 0 = none */
+        int64_t last_survey_at; /* when the last survey was requested */
         int32_t surveys_sent;
         pd_survey_result_t surveys[PD_MARKER_SURVEYS_MAX]; /* newest last */
         size_t n_surveys;
@@ -244,6 +267,17 @@ typedef struct pd_marker_s {
          * re-sending a sale under a new event id is still one deal */
         const char *deal_ids[PD_MARKER_DEAL_IDS_MAX];
         size_t n_deal_ids;
+        /* changes of the dominant persona, oldest first */
+        pd_persona_change_t history[PD_MARKER_HISTORY_MAX];
+        size_t n_history;
+
+        /* the largest raw signals, for re-scoring under a new model */
+        pd_signal_t signals[PD_MARKER_SIGNALS_MAX];
+        size_t n_signals;
+
+        /* input (and changelog) partition the marker was last written
+         * for; -1 unknown */
+        int32_t partition;
 } pd_marker_t;
 
 /* ---- outputs ---------------------------------------------------------- */
@@ -253,8 +287,8 @@ typedef struct pd_team_member_s {
         const char *name;
 } pd_team_member_t;
 
-typedef struct pd_plan_s { /* schemas/PlanAssigned.avsc */
-        const char *plan_id;   /* UUID v5 */
+typedef struct pd_plan_s {   /* schemas/PlanAssigned.avsc */
+        const char *plan_id; /* UUID v5 */
         const char *customer_id;
         pd_axis_t persona;
         const char *template_id;
@@ -284,7 +318,7 @@ typedef enum pd_action_kind_e {
 /* "send_survey", ... */
 const char *pd_action_kind_name(pd_action_kind_t kind);
 
-typedef struct pd_action_s { /* schemas/ActionRequested.avsc */
+typedef struct pd_action_s {   /* schemas/ActionRequested.avsc */
         const char *action_id; /* UUID v5 */
         const char *customer_id;
         pd_action_kind_t kind;
@@ -324,7 +358,6 @@ char *pd_uuid5_printf(pd_arena_t *arena, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Deep-copies src into dst with every pointer re-owned by arena. */
-int pd_marker_copy(pd_marker_t *dst, const pd_marker_t *src,
-                   pd_arena_t *arena);
+int pd_marker_copy(pd_marker_t *dst, const pd_marker_t *src, pd_arena_t *arena);
 
 #endif

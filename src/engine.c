@@ -679,12 +679,11 @@ static void on_checkpoints(pd_marker_t *m, pd_pstate_t *ps,
 }
 
 static void persona_changed(pd_marker_t *m, pd_axis_t before,
-                            const pd_event_t *ev, pd_arena_t *arena,
+                            const char *cause, int64_t at, pd_arena_t *arena,
                             pd_outputs_t *out)
 {
         pd_action_t *a = action_new(out, arena, m, PD_ACT_PERSONA_CHANGED,
-                                    ev->event_id, ev->occurred_at,
-                                    ev->occurred_at);
+                                    cause, at, at);
         param(a, arena, "before", pd_axis_name(before));
         param(a, arena, "after", pd_axis_name(m->dominant));
         param_persona(a, arena, m);
@@ -775,7 +774,8 @@ pd_err_t pd_engine_apply(const pd_engine_t *eng, pd_marker_t *m,
         }
         err = pd_persona_apply(eng->model, m, ev, arena, &changed, &before);
         if (!err && changed)
-                persona_changed(m, before, ev, arena, out);
+                persona_changed(m, before, ev->event_id, ev->occurred_at,
+                                arena, out);
         if (!err)
                 err = dispatch(eng, m, ps, ev, arena, out);
         if (err)
@@ -785,5 +785,30 @@ pd_err_t pd_engine_apply(const pd_engine_t *eng, pd_marker_t *m,
         if (ev->occurred_at > m->updated_at)
                 m->updated_at = ev->occurred_at;
         *result = PD_APPLY_CHANGED;
+        return PD_OK;
+}
+
+pd_err_t pd_engine_rescore(const pd_engine_t *eng, pd_marker_t *m,
+                           pd_arena_t *arena, pd_outputs_t *out, bool *rescored)
+{
+        int32_t version = pd_model_version(eng->model);
+        bool changed    = false;
+        pd_axis_t before;
+        char *cause;
+        pd_err_t err;
+        *rescored = false;
+        if (!m->customer_id || m->model_version == version)
+                return PD_OK;
+        cause = pd_arena_printf(arena, "%s/rescore/%d", m->customer_id,
+                                (int)version);
+        if (!cause)
+                return PD_ERR_NOMEM;
+        err = pd_persona_rescore(eng->model, m, cause, arena, &changed,
+                                 &before);
+        if (err)
+                return err;
+        if (changed)
+                persona_changed(m, before, cause, m->updated_at, arena, out);
+        *rescored = true;
         return PD_OK;
 }

@@ -59,4 +59,13 @@ bool pd_engine_fire(const pd_engine_t *eng, pd_marker_t *marker,
                     pd_pstate_t *pstate, int64_t now, pd_arena_t *arena,
                     pd_outputs_t *out);
 
+/* Re-scores marker under the engine's model when its model_version
+ * differs (pd_persona_rescore) and, when the dominant persona changes,
+ * adds a persona_changed action caused by "<customer>/rescore/<version>"
+ * (so its id is the same however often a crash repeats it), at the
+ * marker's event time.  Sets *rescored when the marker changed. */
+pd_err_t pd_engine_rescore(const pd_engine_t *eng, pd_marker_t *marker,
+                           pd_arena_t *arena, pd_outputs_t *out,
+                           bool *rescored);
+
 #endif

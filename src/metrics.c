@@ -31,6 +31,7 @@ pd_err_t pd_metrics_write(const pd_metrics_t *m, const char *path)
                             json_integer(m->duplicate_deals));
         json_object_set_new(o, "dead_lettered", json_integer(m->dead_lettered));
         json_object_set_new(o, "erased", json_integer(m->erased));
+        json_object_set_new(o, "rescored", json_integer(m->rescored));
         json_object_set_new(o, "plans", json_integer(m->plans));
         json_object_set_new(o, "markers_written",
                             json_integer(m->markers_written));

@@ -25,6 +25,7 @@ typedef struct pd_metrics_s {
         int64_t commits;
         int64_t aborts;
         int64_t restored_records;
+        int64_t rescored; /* markers re-scored under a new model version */
         int64_t events_by_kind[PD_EV__CNT];
         int64_t dlq_by_class[4]; /* oversized, decode, invalid, key */
 } pd_metrics_t;

@@ -90,8 +90,8 @@ struct pd_model_s {
         char default_lang[3];
         checkpoint_t *cps; /* sorted by key */
         size_t n_cps;
-        wtable_t sector, region, products, category, priority;
-        bands_t employees, revenue, nps, csat;
+        wtable_t sector, region, products, category, priority, auto_renew;
+        bands_t employees, revenue, nps, csat, annual_value;
         double text_cap; /* per axis per event; 0: no cap */
         lang_t *langs;   /* sorted by code */
         size_t n_langs;
@@ -651,6 +651,22 @@ static void load_surveys(loader_t *ld, const json_t *j, const char *where,
                 load_bands(ld, m.j, m.path, m.pos, &ld->model->csat);
 }
 
+/* "renewals": {"auto_renew": {"true": w, "false": w}, "annual_value":
+ * [bands]}: how a customer renews says something of who they are. */
+static void load_renewals(loader_t *ld, const json_t *j, const char *where,
+                          size_t pos)
+{
+        static const char *const keys[] = {"auto_renew", "annual_value", NULL};
+        member_t m;
+        if (!expect(ld, j, JSON_OBJECT, where, pos))
+                return;
+        check_keys(ld, j, where, pos, keys);
+        if (member(ld, j, where, pos, "auto_renew", &m))
+                load_wtable(ld, m.j, m.path, m.pos, &ld->model->auto_renew);
+        if (member(ld, j, where, pos, "annual_value", &m))
+                load_bands(ld, m.j, m.path, m.pos, &ld->model->annual_value);
+}
+
 /* ---- load: text lexicons ------------------------------------------------ */
 
 static int str_cmp(const void *a, const void *b)
@@ -989,19 +1005,11 @@ static const lang_t *find_lang(const pd_model_t *model, const char *code)
 
 static void load_root(loader_t *ld, const json_t *root)
 {
-        static const char *const keys[] = {"version",
-                                           "description",
-                                           "half_life_days",
-                                           "hysteresis",
-                                           "default_language",
-                                           "checkpoints",
-                                           "firmographics",
-                                           "products",
-                                           "tickets",
-                                           "surveys",
-                                           "text",
-                                           "routing",
-                                           NULL};
+        static const char *const keys[] = {
+            "version",          "description", "half_life_days", "hysteresis",
+            "default_language", "checkpoints", "firmographics",  "products",
+            "tickets",          "surveys",     "renewals",       "text",
+            "routing",          NULL};
         static const struct {
                 const char *key;
                 void (*load)(loader_t *, const json_t *, const char *, size_t);
@@ -1010,6 +1018,7 @@ static void load_root(loader_t *ld, const json_t *root)
             {"firmographics", load_firmographics},
             {"tickets", load_tickets},
             {"surveys", load_surveys},
+            {"renewals", load_renewals},
             {"text", load_text},
             {"routing", load_routing},
         };
@@ -1126,6 +1135,8 @@ void pd_model_destroy(pd_model_t *model)
         free_wtable(&model->products);
         free_wtable(&model->category);
         free_wtable(&model->priority);
+        free_wtable(&model->auto_renew);
+        free_bands(&model->annual_value);
         free_bands(&model->employees);
         free_bands(&model->revenue);
         free_bands(&model->nps);
@@ -1159,7 +1170,9 @@ int32_t pd_model_version(const pd_model_t *model)
 typedef struct contrib_s {
         const char *signal;
         pd_axis_t axis;
-        double w; /* at the event's time */
+        double w;    /* at the event's time */
+        double unit; /* the model's weight of (signal, axis), before a text
+                        cap scales it */
 } contrib_t;
 
 typedef struct apply_s {
@@ -1171,7 +1184,8 @@ typedef struct apply_s {
         bool nomem;
 } apply_t;
 
-static void push(apply_t *ap, const char *signal, pd_axis_t axis, double w)
+static void push(apply_t *ap, const char *signal, pd_axis_t axis, double w,
+                 double unit)
 {
         for (size_t i = 0; i < ap->n; i++)
                 if (ap->v[i].axis == axis && !strcmp(ap->v[i].signal, signal)) {
@@ -1190,13 +1204,13 @@ static void push(apply_t *ap, const char *signal, pd_axis_t axis, double w)
                 ap->v = v;
                 ap->cap = cap;
         }
-        ap->v[ap->n++] = (contrib_t){signal, axis, w};
+        ap->v[ap->n++] = (contrib_t){signal, axis, w, unit};
 }
 
 /* Adds one contribution per axis that w moves, all under one signal
  * "<prefix><name>". */
-static void add(apply_t *ap, const double w[NAX], const char *prefix,
-                const char *name)
+static void add_scaled(apply_t *ap, const double w[NAX], double scale,
+                       const char *prefix, const char *name)
 {
         bool any = false;
         for (int a = 0; a < NAX; a++)
@@ -1210,7 +1224,13 @@ static void add(apply_t *ap, const double w[NAX], const char *prefix,
         }
         for (int a = 0; a < NAX; a++)
                 if (w[a] != 0)
-                        push(ap, signal, (pd_axis_t)a, w[a]);
+                        push(ap, signal, (pd_axis_t)a, w[a] * scale, w[a]);
+}
+
+static void add(apply_t *ap, const double w[NAX], const char *prefix,
+                const char *name)
+{
+        add_scaled(ap, w, 1.0, prefix, name);
 }
 
 static const wentry_t *wt_find(apply_t *ap, const wtable_t *t,
@@ -1392,8 +1412,8 @@ static int add_text(apply_t *ap, const char *prefix, const char *declared,
                 double w[NAX] = {0};
                 if (!hit[i])
                         continue;
-                w[t->axis] = t->w * scale[t->axis];
-                add(ap, w, lprefix, t->name);
+                w[t->axis] = t->w;
+                add_scaled(ap, w, scale[t->axis], lprefix, t->name);
                 hits++;
         }
         return hits;
@@ -1483,6 +1503,15 @@ static void collect_survey(apply_t *ap, const pd_survey_returned_t *survey)
         add_text(ap, "text.", NULL, &survey->comment, 1);
 }
 
+static void collect_renewal(apply_t *ap, const pd_renewal_due_t *renewal)
+{
+        add_value(ap, &ap->model->auto_renew, "renewal.auto_renew:",
+                  renewal->auto_renew ? "true" : "false");
+        if (renewal->annual_value >= 0)
+                add_band(ap, &ap->model->annual_value,
+                         "renewal.annual_value:", renewal->annual_value);
+}
+
 static void collect(apply_t *ap, const pd_event_t *ev)
 {
         switch (ev->kind) {
@@ -1497,6 +1526,9 @@ static void collect(apply_t *ap, const pd_event_t *ev)
                 break;
         case PD_EV_SURVEY_RETURNED:
                 collect_survey(ap, &ev->u.survey);
+                break;
+        case PD_EV_RENEWAL_DUE:
+                collect_renewal(ap, &ev->u.renewal);
                 break;
         default: /* carries no persona signal */
                 break;
@@ -1573,6 +1605,78 @@ static size_t merge_candidates(const apply_t *ap, const pd_marker_t *marker,
         return n;
 }
 
+/* ---- raw signals: what a re-score needs ---------------------------------- */
+
+typedef struct scand_s {
+        pd_signal_t s;
+        double mag;
+} scand_t;
+
+static int scand_cmp(const void *a, const void *b)
+{
+        const scand_t *x = a, *y = b;
+        int c;
+        if (x->mag != y->mag)
+                return x->mag > y->mag ? -1 : 1;
+        if (x->s.at != y->s.at)
+                return x->s.at > y->s.at ? -1 : 1;
+        if ((c = strcmp(nz(x->s.signal), nz(y->s.signal))))
+                return c;
+        return (int)x->s.axis - (int)y->s.axis;
+}
+
+/* The same (signal, axis) accumulates at the newer time, keeping its
+ * contribution and taking the newer unit (the model now scoring). */
+static void fold_signal(const pd_model_t *model, pd_signal_t *old,
+                        const pd_signal_t *add_s)
+{
+        int64_t at = old->at > add_s->at ? old->at : add_s->at;
+        double w = old->unit * old->mass * decay(model, at - old->at) +
+                   add_s->unit * add_s->mass * decay(model, at - add_s->at);
+        old->unit = add_s->unit;
+        old->mass = add_s->unit != 0 ? w / add_s->unit : 0;
+        old->at = at;
+}
+
+/* Sorts c[0..n) by decayed contribution at t_now and keeps the largest
+ * non-zero ones as the marker's signals. */
+static void keep_signals(const pd_model_t *model, pd_marker_t *marker,
+                         scand_t *c, size_t n, int64_t t_now)
+{
+        size_t keep = 0;
+        for (size_t i = 0; i < n; i++)
+                c[i].mag = fabs(c[i].s.unit * c[i].s.mass) *
+                           decay(model, t_now - c[i].s.at);
+        qsort(c, n, sizeof(*c), scand_cmp);
+        for (size_t i = 0; i < n && keep < PD_MARKER_SIGNALS_MAX; i++)
+                if (c[i].mag > 0)
+                        marker->signals[keep++] = c[i].s;
+        marker->n_signals = keep;
+}
+
+/* c has room for marker->n_signals + ap->n entries. */
+static void update_signals(const apply_t *ap, pd_marker_t *marker, scand_t *c,
+                           int64_t t_ev, int64_t t_now)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < marker->n_signals; i++)
+                c[n++].s = marker->signals[i];
+        for (size_t k = 0; k < ap->n; k++) {
+                const contrib_t *v = &ap->v[k];
+                pd_signal_t sg = {v->signal, v->axis, v->unit,
+                                  v->unit != 0 ? v->w / v->unit : 0, t_ev};
+                size_t j = 0;
+                while (j < n && !(c[j].s.axis == sg.axis &&
+                                  !strcmp(nz(c[j].s.signal), sg.signal)))
+                        j++;
+                if (j < n)
+                        fold_signal(ap->model, &c[j].s, &sg);
+                else
+                        c[n++].s = sg;
+        }
+        keep_signals(ap->model, marker, c, n, t_now);
+}
+
 static pd_err_t update_evidence(const apply_t *ap, pd_marker_t *marker,
                                 const pd_event_t *ev, int64_t t_ev,
                                 int64_t t_now)
@@ -1646,6 +1750,23 @@ static void move_scores(const apply_t *ap, pd_marker_t *marker, int64_t t_ev,
                     ap->v[k].w * decay(model, t_now - t_ev);
 }
 
+void pd_persona_history_add(pd_marker_t *marker, pd_axis_t from, int64_t at,
+                            const char *event_id)
+{
+        if (marker->n_history == PD_MARKER_HISTORY_MAX) {
+                memmove(&marker->history[0], &marker->history[1],
+                        (PD_MARKER_HISTORY_MAX - 1) *
+                            sizeof(marker->history[0]));
+                marker->n_history--;
+        }
+        marker->history[marker->n_history++] =
+            (pd_persona_change_t){.from = from,
+                                  .to = marker->dominant,
+                                  .at = at,
+                                  .event_id = event_id,
+                                  .margin = marker->margin};
+}
+
 pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
                           const pd_event_t *ev, pd_arena_t *arena,
                           bool *changed, pd_axis_t *before)
@@ -1655,6 +1776,8 @@ pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
             marker->n_evidence > 0 && (unsigned)marker->dominant < PD_AXIS__CNT;
         bool changed_dummy;
         pd_axis_t before_dummy;
+        char *event_id;
+        scand_t *sig;
         pd_err_t err;
         /* updated_at is the time the scores are decayed to; an event without
          * a time is taken as happening then. */
@@ -1665,14 +1788,286 @@ pd_err_t pd_persona_apply(const pd_model_t *model, pd_marker_t *marker,
         *changed = false;
         *before = marker->dominant;
         collect(&ap, ev);
-        err = ap.nomem ? PD_ERR_NOMEM : PD_OK;
-        if (!err)
+        /* Every allocation before the marker changes at all. */
+        sig = ap.nomem ? NULL
+                       : pd_arena_alloc(arena, (marker->n_signals + ap.n + 1) *
+                                                   sizeof(*sig));
+        event_id = pd_arena_strdup(arena, nz(ev->event_id));
+        err = sig && event_id ? PD_OK : PD_ERR_NOMEM;
+        if (!err) /* allocates, then writes the evidence */
                 err = update_evidence(&ap, marker, ev, t_ev, t_now);
         if (err)
                 goto out;
         /* Only now, with every allocation done, does the marker move. */
+        update_signals(&ap, marker, sig, t_ev, t_now);
         move_scores(&ap, marker, t_ev, t_now);
         update_dominant(model, marker, had, changed, before);
+        if (*changed)
+                pd_persona_history_add(marker, *before, t_ev, event_id);
+        marker->model_version = model->version;
+out:
+        return err;
+}
+
+/* ---- re-scoring under another model -------------------------------------- */
+
+static double wtable_unit(const wtable_t *t, pd_arena_t *arena,
+                          const char *name, pd_axis_t axis, bool *nomem)
+{
+        named_t k;
+        const wentry_t *e;
+        if (!strcmp(name, "*"))
+                return t->has_any ? t->any.w[axis] : 0;
+        if (!t->n)
+                return 0;
+        if (!(k.key = norm_key_arena(arena, name))) {
+                *nomem = true;
+                return 0;
+        }
+        e = bsearch(&k, t->v, t->n, sizeof(*t->v), named_cmp);
+        return e ? e->w[axis] : 0;
+}
+
+static double band_unit(const bands_t *b, const char *name, pd_axis_t axis)
+{
+        for (size_t i = 0; i < b->n; i++)
+                if (!strcmp(b->v[i].name, name))
+                        return b->v[i].w[axis];
+        return 0;
+}
+
+/* "<lang>:<term>" of a lexicon. */
+static double term_unit(const pd_model_t *model, const char *lang_term,
+                        pd_axis_t axis)
+{
+        char code[3] = {0};
+        const lang_t *lang;
+        if (strlen(lang_term) < 4 || lang_term[2] != ':')
+                return 0;
+        memcpy(code, lang_term, 2);
+        if (!(lang = find_lang(model, code)))
+                return 0;
+        for (size_t i = 0; i < lang->n_terms; i++)
+                if (lang->terms[i].axis == axis &&
+                    !strcmp(lang->terms[i].name, lang_term + 3))
+                        return lang->terms[i].w;
+        return 0;
+}
+
+static double checkpoint_unit(const pd_model_t *model, pd_arena_t *arena,
+                              const char *rest, pd_axis_t axis, bool *nomem)
+{
+        size_t n = strcspn(rest, "=~");
+        named_t k;
+        const checkpoint_t *cp;
+        if (!rest[n])
+                return 0;
+        if (rest[n] == '~')
+                return !strncmp(rest + n + 1, "text.", 5)
+                           ? term_unit(model, rest + n + 6, axis)
+                           : 0;
+        if (!(k.key = pd_arena_strndup(arena, rest, n)) ||
+            !(k.key = norm_key_arena(arena, k.key))) {
+                *nomem = true;
+                return 0;
+        }
+        cp = model->n_cps ? bsearch(&k, model->cps, model->n_cps,
+                                    sizeof(*model->cps), named_cmp)
+                          : NULL;
+        return cp ? wtable_unit(&cp->answers, arena, rest + n + 1, axis, nomem)
+                  : 0;
+}
+
+/* The weight model gives (signal, axis), as pd_persona_apply names
+ * signals; *known is false for a signal of a kind this code does not
+ * name (then the caller keeps its old weight). */
+static double signal_unit(const pd_model_t *model, pd_arena_t *arena,
+                          const char *signal, pd_axis_t axis, bool *known,
+                          bool *nomem)
+{
+        static const struct {
+                const char *kind;
+                size_t table, bands; /* offsets; 0: none */
+        } kinds[] = {
+            {"product", offsetof(pd_model_t, products), 0},
+            {"sector", offsetof(pd_model_t, sector), 0},
+            {"region", offsetof(pd_model_t, region), 0},
+            {"ticket.category", offsetof(pd_model_t, category), 0},
+            {"ticket.priority", offsetof(pd_model_t, priority), 0},
+            {"renewal.auto_renew", offsetof(pd_model_t, auto_renew), 0},
+            {"employees", 0, offsetof(pd_model_t, employees)},
+            {"revenue", 0, offsetof(pd_model_t, revenue)},
+            {"survey.NPS", 0, offsetof(pd_model_t, nps)},
+            {"survey.CSAT", 0, offsetof(pd_model_t, csat)},
+            {"renewal.annual_value", 0, offsetof(pd_model_t, annual_value)},
+        };
+        const char *colon = strchr(signal, ':');
+        size_t n = colon ? (size_t)(colon - signal) : 0;
+        *known = true;
+        if (!colon)
+                goto unknown;
+        if (n == 10 && !strncmp(signal, "checkpoint", n))
+                return checkpoint_unit(model, arena, colon + 1, axis, nomem);
+        if (n == 7 && !strncmp(signal, "text.", 5))
+                return term_unit(model, signal + 5, axis);
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+                if (strlen(kinds[i].kind) != n ||
+                    strncmp(kinds[i].kind, signal, n))
+                        continue;
+                if (kinds[i].table)
+                        return wtable_unit(
+                            (const wtable_t *)((const char *)model +
+                                               kinds[i].table),
+                            arena, colon + 1, axis, nomem);
+                return band_unit(
+                    (const bands_t *)((const char *)model + kinds[i].bands),
+                    colon + 1, axis);
+        }
+unknown:
+        *known = false;
+        return 0;
+}
+
+/* The kept signals of one name, re-weighted under model into out (one
+ * entry per axis model weights); returns how many.  A name of an unknown
+ * kind is copied as it is. */
+static size_t reweigh(const pd_model_t *model, pd_arena_t *arena,
+                      const pd_signal_t *group, size_t n, pd_signal_t *out,
+                      bool *nomem)
+{
+        bool known = true;
+        size_t k = 0;
+        for (int b = 0; b < NAX && known; b++) {
+                double u = signal_unit(model, arena, group[0].signal,
+                                       (pd_axis_t)b, &known, nomem);
+                const pd_signal_t *same = &group[0];
+                if (u == 0 || !known)
+                        continue;
+                /* A text keeps the scale of its own axis. */
+                for (size_t j = 0; j < n; j++)
+                        if (group[j].axis == (pd_axis_t)b)
+                                same = &group[j];
+                out[k++] = (pd_signal_t){group[0].signal, (pd_axis_t)b, u,
+                                         same->mass, same->at};
+        }
+        if (known)
+                return k;
+        memcpy(out, group, n * sizeof(*out));
+        return n;
+}
+
+/* The evidence follows the re-weighted signals: each entry's signal on
+ * every axis the model now weights (an entry whose signal is no longer
+ * kept stays as it was). */
+static bool has_signal(const pd_signal_t *sg, size_t n, const char *signal)
+{
+        for (size_t i = 0; i < n; i++)
+                if (!strcmp(nz(sg[i].signal), nz(signal)))
+                        return true;
+        return false;
+}
+
+static pd_err_t rescore_evidence(const pd_model_t *model, pd_marker_t *marker,
+                                 const pd_signal_t *old, size_t n_old,
+                                 const pd_signal_t *sg, size_t n_sg,
+                                 pd_arena_t *arena)
+{
+        cand_t *c = pd_arena_alloc(arena, (marker->n_evidence * (NAX + 1) + 1) *
+                                              sizeof(*c));
+        size_t n = 0, keep = 0;
+        if (!c)
+                return PD_ERR_NOMEM;
+        for (size_t i = 0; i < marker->n_evidence; i++) {
+                const pd_evidence_t *e = &marker->evidence[i];
+                if (!has_signal(old, n_old, e->signal)) {
+                        c[n++].e = *e;
+                        continue;
+                }
+                for (size_t j = 0; j < n_sg; j++) {
+                        if (strcmp(nz(sg[j].signal), nz(e->signal)))
+                                continue;
+                        size_t d = 0;
+                        while (d < n && !(c[d].e.axis == sg[j].axis &&
+                                          !strcmp(c[d].e.signal, e->signal)))
+                                d++;
+                        if (d < n)
+                                continue;
+                        c[n++].e =
+                            (pd_evidence_t){e->signal, sg[j].axis,
+                                            sg[j].unit * sg[j].mass *
+                                                decay(model, e->at - sg[j].at),
+                                            e->event_id, e->at};
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                c[i].mag = fabs(c[i].e.weight) *
+                           decay(model, marker->updated_at - c[i].e.at);
+        qsort(c, n, sizeof(*c), cand_cmp);
+        for (size_t i = 0; i < n && keep < PD_MARKER_EVIDENCE_MAX; i++)
+                if (c[i].mag > 0)
+                        marker->evidence[keep++] = c[i].e;
+        marker->n_evidence = keep;
+        return PD_OK;
+}
+
+pd_err_t pd_persona_rescore(const pd_model_t *model, pd_marker_t *marker,
+                            const char *cause, pd_arena_t *arena, bool *changed,
+                            pd_axis_t *before)
+{
+        bool had =
+            marker->n_evidence > 0 && (unsigned)marker->dominant < PD_AXIS__CNT;
+        bool nomem = false, done[PD_MARKER_SIGNALS_MAX] = {false};
+        size_t n_old = marker->n_signals, n_new = 0;
+        pd_signal_t *old = pd_arena_alloc(arena, (n_old + 1) * sizeof(*old));
+        pd_signal_t *neu =
+            pd_arena_alloc(arena, (n_old * NAX + 1) * sizeof(*neu));
+        pd_signal_t *group =
+            pd_arena_alloc(arena, (n_old + 1) * sizeof(*group));
+        scand_t *c = pd_arena_alloc(arena, (n_old * NAX + 1) * sizeof(*c));
+        char *cause_copy = pd_arena_strdup(arena, nz(cause));
+        pd_err_t err = PD_ERR_NOMEM;
+        *changed = false;
+        *before = marker->dominant;
+        if (!old || !neu || !group || !c || !cause_copy)
+                goto out;
+        memcpy(old, marker->signals, n_old * sizeof(*old));
+        for (size_t i = 0; i < n_old && !nomem; i++) {
+                size_t g = 0;
+                if (done[i])
+                        continue;
+                for (size_t j = i; j < n_old; j++)
+                        if (!done[j] &&
+                            !strcmp(nz(old[j].signal), nz(old[i].signal))) {
+                                done[j] = true;
+                                group[g++] = old[j];
+                        }
+                n_new += reweigh(model, arena, group, g, neu + n_new, &nomem);
+        }
+        if (nomem)
+                goto out;
+        /* The evidence first: its allocation is the last that can fail. */
+        err = rescore_evidence(model, marker, old, n_old, neu, n_new, arena);
+        if (err)
+                goto out;
+        /* Only now do the scores move: the kept signals' contributions are
+         * taken out and put back as the new model weighs them. */
+        for (size_t i = 0; i < n_old; i++)
+                marker->axis[old[i].axis] -=
+                    old[i].unit * old[i].mass *
+                    decay(model, marker->updated_at - old[i].at);
+        for (size_t i = 0; i < n_new; i++) {
+                marker->axis[neu[i].axis] +=
+                    neu[i].unit * neu[i].mass *
+                    decay(model, marker->updated_at - neu[i].at);
+                c[i].s = neu[i];
+        }
+        keep_signals(model, marker, c, n_new, marker->updated_at);
+        if (had) {
+                update_dominant(model, marker, had, changed, before);
+                if (*changed)
+                        pd_persona_history_add(marker, *before,
+                                               marker->updated_at, cause_copy);
+        }
         marker->model_version = model->version;
 out:
         return err;

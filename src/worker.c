@@ -46,11 +46,18 @@ struct pd_worker_s {
                 pd_marker_t *marker; /* NULL: erased */
                 const void *bytes;   /* encoded at commit (arena) */
                 size_t len;
-        } *dirty;
+        } * dirty;
         size_t n_dirty, cap_dirty;
         pd_kvs_t headers; /* pd.txn: <incarnation>/<batch> on every record */
         char incarnation[37];
         int64_t batch_seq;
+
+        /* model.rescore: customers (and partitions) whose marker was
+         * scored by another model version, found at assignment; next is
+         * the next to try, done what committed batches re-scored */
+        char **rescore_ids;
+        int32_t *rescore_parts;
+        size_t n_rescore, rescore_next, rescore_done;
 
         pd_buf_t buf;
         pd_metrics_t metrics;
@@ -77,17 +84,18 @@ static void batch_reset(pd_worker_t *w)
 {
         if (w->txn)
                 pd_store_txn_abort(w->txn);
-        w->txn  = NULL;
+        w->txn = NULL;
         w->open = false;
         w->msgs = 0;
+        w->rescore_next = w->rescore_done; /* an aborted batch re-does */
         w->failed = PD_OK;
-        w->dirty     = NULL;
-        w->n_dirty   = 0;
+        w->dirty = NULL;
+        w->n_dirty = 0;
         w->cap_dirty = 0;
         w->headers.v = NULL;
         w->headers.n = 0;
         for (int32_t p = 0; p < w->partitions; p++) {
-                w->pstates[p]      = NULL;
+                w->pstates[p] = NULL;
                 w->pstate_dirty[p] = false;
         }
         pd_arena_reset(&w->arena);
@@ -103,11 +111,12 @@ static pd_err_t batch_begin(pd_worker_t *w)
                 err = pd_session_begin(w->session, why, sizeof(why));
         if (err) {
                 pd_log_error("worker", "batch_begin error=%s reason=\"%s\"",
-                             pd_err_name(err), err == PD_ERR_STORE ? "store" : why);
+                             pd_err_name(err),
+                             err == PD_ERR_STORE ? "store" : why);
                 batch_reset(w);
                 return err;
         }
-        w->open       = true;
+        w->open = true;
         w->started_ms = mono_ms();
         w->batch_seq++;
         pd_kvs_add(&w->headers, &w->arena, "pd.txn",
@@ -125,11 +134,11 @@ static pd_pstate_t *pstate_of(pd_worker_t *w, int32_t p)
         pd_pstate_t *ps = pd_arena_alloc(&w->arena, sizeof(*ps));
         if (!ps)
                 return NULL;
-        ps->partition    = p;
+        ps->partition = p;
         ps->input_offset = -1;
         if (!pd_store_pstate_get(w->txn, p, &w->buf) &&
-            pd_codec_pstate_decode(w->codec, w->buf.data, w->buf.len,
-                                   &w->arena, ps, why, sizeof(why))) {
+            pd_codec_pstate_decode(w->codec, w->buf.data, w->buf.len, &w->arena,
+                                   ps, why, sizeof(why))) {
                 pd_log_error("worker", "partition=%d pstate_corrupt=\"%s\"", p,
                              why);
                 return NULL;
@@ -153,18 +162,17 @@ static pd_err_t produce(pd_worker_t *w, const char *topic, int32_t p,
                         const char *key, const void *val, size_t len,
                         const pd_kvs_t *headers)
 {
-        pd_err_t err = pd_session_produce(w->session, topic, p, key,
-                                          key ? strlen(key) : 0, val, len,
-                                          headers, w->errstr,
-                                          sizeof(w->errstr));
+        pd_err_t err =
+            pd_session_produce(w->session, topic, p, key, key ? strlen(key) : 0,
+                               val, len, headers, w->errstr, sizeof(w->errstr));
         if (err && !w->failed)
                 w->failed = err;
         return err;
 }
 
 /* The input, byte for byte, with Kafka Connect's error headers. */
-static void dead_letter(pd_worker_t *w, const pd_msg_t *msg,
-                        pd_dlq_class_t cls, const char *why)
+static void dead_letter(pd_worker_t *w, const pd_msg_t *msg, pd_dlq_class_t cls,
+                        const char *why)
 {
         char part[16], off[24];
         pd_kvs_t h = {0};
@@ -216,8 +224,7 @@ static void emit_outputs(pd_worker_t *w, const char *customer,
                         w->metrics.plans++;
         }
         for (size_t i = 0; i < out->n_actions && !w->failed; i++) {
-                if (pd_codec_action_encode(w->codec, &out->actions[i],
-                                           &w->buf))
+                if (pd_codec_action_encode(w->codec, &out->actions[i], &w->buf))
                         w->failed = PD_ERR_FATAL;
                 else if (!produce(w, w->conf->topic_actions, -1, customer,
                                   w->buf.data, w->buf.len, &w->headers))
@@ -259,11 +266,11 @@ static struct dirty_s *dirty_add(pd_worker_t *w, int32_t p,
         if (!d)
                 return NULL;
         w->dirty = d;
-        d            = &w->dirty[w->n_dirty++];
-        d->customer  = pd_arena_strdup(&w->arena, customer);
-        d->hash      = hash_of(customer);
+        d = &w->dirty[w->n_dirty++];
+        d->customer = pd_arena_strdup(&w->arena, customer);
+        d->hash = hash_of(customer);
         d->partition = p;
-        d->marker    = NULL;
+        d->marker = NULL;
         d->bytes = NULL;
         d->len = 0;
         return d;
@@ -282,7 +289,8 @@ static void save_marker(pd_worker_t *w, int32_t p, const pd_marker_t *m)
                 w->failed = PD_ERR_NOMEM;
                 return;
         }
-        *copy     = *m;
+        *copy = *m;
+        copy->partition = p;
         d->marker = copy;
         pd_err_t err = pd_store_timer_move(w->txn, m->customer_id, p,
                                            pd_engine_next_timer(&w->eng, m));
@@ -297,7 +305,7 @@ static void erase_marker(pd_worker_t *w, int32_t p, const char *customer)
                 w->failed = PD_ERR_NOMEM;
                 return;
         }
-        d->marker    = NULL;
+        d->marker = NULL;
         pd_err_t err = pd_store_timer_move(w->txn, customer, p, 0);
         if (err && !w->failed)
                 w->failed = err;
@@ -383,6 +391,21 @@ static pd_err_t load_marker(pd_worker_t *w, const char *customer,
         return err;
 }
 
+/* model.rescore: a marker of another model version is re-scored before
+ * anything else touches it, inside the batch (its persona_changed action
+ * and its marker commit together).  Sets *rescored. */
+static pd_err_t rescore_marker(pd_worker_t *w, pd_marker_t *m,
+                               pd_outputs_t *out, bool *rescored)
+{
+        *rescored = false;
+        if (!w->conf->model_rescore || !m->customer_id)
+                return PD_OK;
+        pd_err_t err = pd_engine_rescore(&w->eng, m, &w->arena, out, rescored);
+        if (*rescored)
+                w->metrics.rescored++;
+        return err;
+}
+
 static bool key_matches(const pd_msg_t *msg, const char *customer)
 {
         return msg->key && msg->key_len == strlen(customer) &&
@@ -403,9 +426,9 @@ static bool handle(pd_worker_t *w, const pd_msg_t *msg)
         char why[512];
         pd_event_t ev;
         pd_marker_t m;
-        pd_outputs_t out   = {0};
+        pd_outputs_t out = {0};
         pd_apply_result_t r = PD_APPLY_CHANGED;
-        int32_t p          = msg->partition;
+        int32_t p = msg->partition;
         if (msg->len > (size_t)w->conf->max_message_bytes) {
                 snprintf(why, sizeof(why),
                          "oversized: %zu bytes, limit message.max.bytes=%d",
@@ -416,10 +439,9 @@ static bool handle(pd_worker_t *w, const pd_msg_t *msg)
         pd_err_t err = pd_codec_event_decode(w->codec, msg->value, msg->len,
                                              &w->arena, &ev, why, sizeof(why));
         if (err) {
-                dead_letter(w, msg,
-                            err == PD_ERR_DECODE ? PD_DLQ_DECODE
-                                                 : PD_DLQ_INVALID,
-                            why);
+                dead_letter(
+                    w, msg,
+                    err == PD_ERR_DECODE ? PD_DLQ_DECODE : PD_DLQ_INVALID, why);
                 return false;
         }
         if (!key_matches(msg, ev.customer_id)) {
@@ -439,7 +461,9 @@ static bool handle(pd_worker_t *w, const pd_msg_t *msg)
                 ps->stream_time = ev.occurred_at;
                 fire_partition(w, p, (size_t)w->conf->timer_batch_max);
         }
-        if (!ps || (err = load_marker(w, ev.customer_id, &m))) {
+        bool rescored = false;
+        if (!ps || (err = load_marker(w, ev.customer_id, &m)) ||
+            (err = rescore_marker(w, &m, &out, &rescored))) {
                 w->failed = err ? err : PD_ERR_STORE;
                 return false;
         }
@@ -456,6 +480,10 @@ static bool handle(pd_worker_t *w, const pd_msg_t *msg)
         }
         if (r == PD_APPLY_DUPLICATE) {
                 w->metrics.duplicates++;
+                if (rescored) {
+                        save_marker(w, p, &m);
+                        emit_outputs(w, ev.customer_id, &out);
+                }
                 return true;
         }
         if (r == PD_APPLY_DUPLICATE_DEAL) {
@@ -485,7 +513,7 @@ static bool process(pd_worker_t *w, const pd_msg_t *msg)
                 return false;
         }
         w->metrics.consumed++;
-        bool applied     = handle(w, msg);
+        bool applied = handle(w, msg);
         ps->input_offset = msg->offset + 1;
         w->pstate_dirty[msg->partition] = true;
         return applied;
@@ -501,12 +529,15 @@ typedef struct fire_ctx_s {
 
 static int fire_one(const char *customer, int64_t due, void *opaque)
 {
-        fire_ctx_t *c    = opaque;
-        pd_worker_t *w   = c->w;
+        fire_ctx_t *c = opaque;
+        pd_worker_t *w = c->w;
         pd_outputs_t out = {0};
         pd_marker_t m;
         pd_pstate_t *ps = pstate_of(w, c->partition);
-        pd_err_t err    = ps ? load_marker(w, customer, &m) : PD_ERR_STORE;
+        bool rescored = false;
+        pd_err_t err = ps ? load_marker(w, customer, &m) : PD_ERR_STORE;
+        if (!err)
+                err = rescore_marker(w, &m, &out, &rescored);
         if (err || !m.customer_id) {
                 w->failed = err ? err : PD_ERR_STORE;
                 return -1;
@@ -533,9 +564,9 @@ static int fire_one(const char *customer, int64_t due, void *opaque)
 static size_t fire_partition(pd_worker_t *w, int32_t p, size_t budget)
 {
         fire_ctx_t c = {w, p, clock_of(w, p)};
-        size_t n     = 0;
-        pd_err_t err = pd_store_timers_due(w->txn, p, c.now, budget, fire_one,
-                                           &c, &n);
+        size_t n = 0;
+        pd_err_t err =
+            pd_store_timers_due(w->txn, p, c.now, budget, fire_one, &c, &n);
         if (err && !w->failed)
                 w->failed = err;
         return n;
@@ -580,8 +611,8 @@ static int64_t timer_wait_ms(pd_worker_t *w, int64_t cap)
                         pd_arena_init(&a);
                         now = 0;
                         if (!pd_store_pstate_get(txn, p, &b) &&
-                            !pd_codec_pstate_decode(w->codec, b.data, b.len,
-                                                    &a, &ps, NULL, 0))
+                            !pd_codec_pstate_decode(w->codec, b.data, b.len, &a,
+                                                    &ps, NULL, 0))
                                 now = ps.stream_time;
                         pd_buf_term(&b);
                         pd_arena_term(&a);
@@ -593,6 +624,112 @@ static int64_t timer_wait_ms(pd_worker_t *w, int64_t cap)
         }
         pd_store_txn_abort(txn);
         return wait;
+}
+
+/* ---- re-score sweep (model.rescore) ------------------------------------ */
+
+static void rescore_clear(pd_worker_t *w)
+{
+        for (size_t i = 0; i < w->n_rescore; i++)
+                free(w->rescore_ids[i]);
+        free(w->rescore_ids);
+        free(w->rescore_parts);
+        w->rescore_ids = NULL;
+        w->rescore_parts = NULL;
+        w->n_rescore = w->rescore_next = w->rescore_done = 0;
+}
+
+typedef struct scan_ctx_s {
+        pd_worker_t *w;
+        pd_arena_t arena;
+        size_t cap;
+        pd_err_t err;
+} scan_ctx_t;
+
+static int scan_one(const char *customer, const void *bytes, size_t len,
+                    void *opaque)
+{
+        scan_ctx_t *c = opaque;
+        pd_worker_t *w = c->w;
+        pd_marker_t m;
+        pd_arena_reset(&c->arena);
+        if (pd_codec_marker_decode(w->codec, bytes, len, &c->arena, &m, NULL,
+                                   0) ||
+            m.model_version == pd_model_version(w->model) || m.partition < 0 ||
+            m.partition >= w->partitions || !w->assigned[m.partition])
+                return 0; /* unknown partition: re-scored when touched */
+        if (w->n_rescore == c->cap) {
+                size_t cap = c->cap ? 2 * c->cap : 256;
+                char **ids = realloc(w->rescore_ids, cap * sizeof(*ids));
+                if (ids)
+                        w->rescore_ids = ids;
+                int32_t *ps = realloc(w->rescore_parts, cap * sizeof(*ps));
+                if (ps)
+                        w->rescore_parts = ps;
+                if (!ids || !ps) {
+                        c->err = PD_ERR_NOMEM;
+                        return 1;
+                }
+                c->cap = cap;
+        }
+        if (!(w->rescore_ids[w->n_rescore] = strdup(customer))) {
+                c->err = PD_ERR_NOMEM;
+                return 1;
+        }
+        w->rescore_parts[w->n_rescore++] = m.partition;
+        return 0;
+}
+
+/* After an assignment: the markers of assigned partitions that another
+ * model version scored. */
+static pd_err_t rescore_scan(pd_worker_t *w)
+{
+        scan_ctx_t c = {.w = w};
+        pd_store_txn_t *txn;
+        pd_err_t err;
+        rescore_clear(w);
+        if (!w->conf->model_rescore)
+                return PD_OK;
+        if ((err = pd_store_txn_begin(w->store, 1, &txn)))
+                return err;
+        pd_arena_init(&c.arena);
+        err = pd_store_markers_foreach(txn, scan_one, &c);
+        pd_store_txn_abort(txn);
+        pd_arena_term(&c.arena);
+        if (!err)
+                err = c.err;
+        pd_log_info("worker", "rescore_pending=%zu model_version=%d",
+                    w->n_rescore, (int)pd_model_version(w->model));
+        return err;
+}
+
+/* Re-scores up to timers.batch.max pending markers in the open batch. */
+static void rescore_some(pd_worker_t *w)
+{
+        size_t budget = (size_t)w->conf->timer_batch_max;
+        while (budget && w->rescore_next < w->n_rescore && !w->failed) {
+                const char *customer = w->rescore_ids[w->rescore_next];
+                int32_t p = w->rescore_parts[w->rescore_next++];
+                pd_outputs_t out = {0};
+                pd_marker_t m;
+                bool rescored = false;
+                pd_err_t err;
+                if (!w->assigned[p])
+                        continue;
+                err = load_marker(w, customer, &m);
+                if (!err)
+                        err = rescore_marker(w, &m, &out, &rescored);
+                if (err) {
+                        w->failed = err;
+                        return;
+                }
+                if (!rescored)
+                        continue; /* erased, or re-scored by its events */
+                save_marker(w, p, &m);
+                emit_outputs(w, customer, &out);
+                w->msgs++;
+                budget--;
+        }
 }
 
 /* ---- commit ------------------------------------------------------------ */
@@ -624,7 +761,7 @@ static void save_pstates(pd_worker_t *w, bool produce_them)
 static pd_err_t store_commit(pd_worker_t *w)
 {
         const char *topics[] = {w->conf->topic_persona, w->conf->topic_pstate};
-        pd_err_t err         = PD_OK;
+        pd_err_t err = PD_OK;
         for (int t = 0; t < 2 && !err; t++)
                 for (int32_t p = 0; p < w->partitions && !err; p++) {
                         int64_t off =
@@ -722,12 +859,12 @@ static pd_err_t batch_commit(pd_worker_t *w)
                 return err ? err : grow_store(w);
         }
         if (!w->failed)
-                w->failed = pd_session_flush(w->session, w->errstr,
-                                             sizeof(w->errstr));
+                w->failed =
+                    pd_session_flush(w->session, w->errstr, sizeof(w->errstr));
         produce_markers(w);
         if (!w->failed)
-                w->failed = pd_session_flush(w->session, w->errstr,
-                                             sizeof(w->errstr));
+                w->failed =
+                    pd_session_flush(w->session, w->errstr, sizeof(w->errstr));
         save_pstates(w, true);
         if (w->failed) {
                 pd_err_class_t cls = pd_err_class(w->failed);
@@ -753,6 +890,7 @@ static pd_err_t batch_commit(pd_worker_t *w)
         w->metrics.commits++;
         pd_log_debug("worker", "committed txn=%s/%lld messages=%d",
                      w->incarnation, (long long)w->batch_seq, w->msgs);
+        w->rescore_done = w->rescore_next;
         err = store_commit(w);
         batch_reset(w);
         if (err == PD_ERR_STORE_FULL) {
@@ -832,10 +970,10 @@ static pd_err_t restore_record(void *opaque, size_t topic_idx, int32_t p,
 static pd_err_t restore(pd_worker_t *w, const int32_t *parts, size_t n)
 {
         const char *topics[] = {w->conf->topic_persona, w->conf->topic_pstate};
-        restore_ctx_t c      = {.w = w};
-        int64_t t0           = mono_ms();
-        int64_t *from        = calloc(2 * n + 1, sizeof(int64_t));
-        int64_t *next        = calloc(2 * n + 1, sizeof(int64_t));
+        restore_ctx_t c = {.w = w};
+        int64_t t0 = mono_ms();
+        int64_t *from = calloc(2 * n + 1, sizeof(int64_t));
+        int64_t *next = calloc(2 * n + 1, sizeof(int64_t));
         pd_err_t err = from && next ? pd_store_txn_begin(w->store, 0, &c.txn)
                                     : PD_ERR_NOMEM;
         pd_arena_init(&c.arena);
@@ -929,6 +1067,8 @@ static pd_err_t on_assign(void *opaque, const int32_t *parts, size_t n,
                         w->assigned[parts[i]] = true;
                         w->n_assigned++;
                 }
+        if (!err)
+                err = rescore_scan(w);
         pd_log_info("worker", "ready=%s assigned=%zu", err ? "false" : "true",
                     w->n_assigned);
         w->assigned_ms = mono_ms();
@@ -953,14 +1093,14 @@ static void on_revoke(void *opaque, const int32_t *parts, size_t n)
 static pd_err_t load_data(pd_worker_t *w, char *errstr, size_t errstr_size)
 {
         const pd_config_t *c = w->conf;
-        pd_err_t err = pd_model_load(c->model_path, &w->model, errstr,
-                                     errstr_size);
+        pd_err_t err =
+            pd_model_load(c->model_path, &w->model, errstr, errstr_size);
         if (!err)
                 err = pd_catalog_load(c->templates_path, c->roster_path,
                                       &w->catalog, errstr, errstr_size);
         if (!err)
-                err = pd_codec_new(c->schema_ids, &w->codec, errstr,
-                                   errstr_size);
+                err =
+                    pd_codec_new(c->schema_ids, &w->codec, errstr, errstr_size);
         return err;
 }
 
@@ -1009,24 +1149,24 @@ pd_err_t pd_worker_new(const pd_config_t *conf, pd_worker_t **workerp,
             (err = pd_store_open(conf->store_path, conf->store_map_size,
                                  &w->store, errstr, errstr_size)))
                 goto out;
-        w->econf.survey_local_minute    = conf->survey_local_minute;
+        w->econf.survey_local_minute = conf->survey_local_minute;
         w->econf.survey_interval_months = conf->survey_interval_months;
         w->econf.close_on_last_milestone = conf->close_on_last_milestone;
         w->econf.survey_min_gap_days = conf->survey_min_gap_days;
         memcpy(w->econf.renewal_lead_days, conf->renewal_lead_days,
                sizeof(w->econf.renewal_lead_days));
-        w->eng.conf    = &w->econf;
-        w->eng.model   = w->model;
+        w->eng.conf = &w->econf;
+        w->eng.model = w->model;
         w->eng.catalog = w->catalog;
         pd_session_cbs_t cbs = {w, on_assign, on_revoke};
-        if ((err = pd_session_new(conf, &cbs, &w->session, errstr,
-                                  errstr_size)))
+        if ((err =
+                 pd_session_new(conf, &cbs, &w->session, errstr, errstr_size)))
                 goto out;
-        w->partitions        = pd_session_partition_cnt(w->session);
-        w->econf.partitions  = w->partitions;
-        w->assigned     = calloc((size_t)w->partitions, sizeof(bool));
+        w->partitions = pd_session_partition_cnt(w->session);
+        w->econf.partitions = w->partitions;
+        w->assigned = calloc((size_t)w->partitions, sizeof(bool));
         w->pstate_dirty = calloc((size_t)w->partitions, sizeof(bool));
-        w->pstates      = calloc((size_t)w->partitions, sizeof(void *));
+        w->pstates = calloc((size_t)w->partitions, sizeof(void *));
         if (!w->assigned || !w->pstate_dirty || !w->pstates)
                 err = PD_ERR_NOMEM;
 out:
@@ -1058,11 +1198,13 @@ static pd_err_t turn(pd_worker_t *w, int64_t *idle_since)
         if (!w->open && w->n_assigned)
                 timeout = (int)timer_wait_ms(w, timeout);
         if (w->open) {
-                int64_t left = w->started_ms + w->conf->batch_max_ms - mono_ms();
-                timeout      = left > 0 ? (int)left : 0;
+                int64_t left =
+                    w->started_ms + w->conf->batch_max_ms - mono_ms();
+                timeout = left > 0 ? (int)left : 0;
         }
-        pd_err_t err = pd_session_poll(w->session, timeout, &msg, why,
-                                       sizeof(why));
+        pd_err_t err =
+            pd_session_poll(w->session, timeout, &msg, why, sizeof(why));
+        bool got = err == PD_OK;
         if (err == PD_ERR_FATAL) {
                 snprintf(w->errstr, sizeof(w->errstr), "%s", why);
                 return err;
@@ -1087,10 +1229,18 @@ static pd_err_t turn(pd_worker_t *w, int64_t *idle_since)
                 if (err)
                         return pd_err_class(err) == PD_ERR_CLASS_FATAL ? err
                                                                        : PD_OK;
-        } else if (!w->open && w->n_assigned && timer_wait_ms(w, 1) == 0) {
+        } else if (!w->open && w->n_assigned &&
+                   (w->rescore_next < w->n_rescore ||
+                    timer_wait_ms(w, 1) == 0)) {
                 if ((err = batch_begin(w)))
                         return pd_err_class(err) == PD_ERR_CLASS_FATAL ? err
                                                                        : PD_OK;
+                *idle_since = mono_ms();
+        }
+        /* Input first: the sweep re-scores only while the input is
+         * quiet (a customer with input is re-scored by its own event). */
+        if (!got && w->open && w->rescore_next < w->n_rescore) {
+                rescore_some(w);
                 *idle_since = mono_ms();
         }
         if (w->open && (w->msgs >= w->conf->batch_max_messages || w->failed ||
@@ -1102,7 +1252,7 @@ static pd_err_t turn(pd_worker_t *w, int64_t *idle_since)
 pd_err_t pd_worker_run(pd_worker_t *w, volatile sig_atomic_t *stop,
                        char *errstr, size_t errstr_size)
 {
-        pd_err_t err       = PD_OK;
+        pd_err_t err = PD_OK;
         int64_t idle_since = mono_ms(), last_metrics = mono_ms();
         pd_log_info("worker", "started partitions=%d clock=%s", w->partitions,
                     w->conf->clock == PD_CLOCK_EVENT ? "event" : "wall");
@@ -1114,10 +1264,9 @@ pd_err_t pd_worker_run(pd_worker_t *w, volatile sig_atomic_t *stop,
                 }
                 /* Idle: nothing consumed since the later of the last record
                  * and the last assignment (fetching starts only then). */
-                int64_t since = idle_since > w->assigned_ms ? idle_since
-                                                            : w->assigned_ms;
-                if (w->conf->exit_when_idle_ms && !w->open &&
-                    w->n_assigned &&
+                int64_t since =
+                    idle_since > w->assigned_ms ? idle_since : w->assigned_ms;
+                if (w->conf->exit_when_idle_ms && !w->open && w->n_assigned &&
                     mono_ms() - since >= w->conf->exit_when_idle_ms) {
                         pd_log_info("worker", "idle_exit=true idle_ms=%d",
                                     w->conf->exit_when_idle_ms);
@@ -1130,15 +1279,14 @@ pd_err_t pd_worker_run(pd_worker_t *w, volatile sig_atomic_t *stop,
         write_metrics(w);
         if (err)
                 snprintf(errstr, errstr_size, "%s", w->errstr);
-        pd_log_info("worker",
-                    "stopped consumed=%lld applied=%lld duplicates=%lld "
-                    "dead_lettered=%lld commits=%lld aborts=%lld",
-                    (long long)w->metrics.consumed,
-                    (long long)w->metrics.applied,
-                    (long long)w->metrics.duplicates,
-                    (long long)w->metrics.dead_lettered,
-                    (long long)w->metrics.commits,
-                    (long long)w->metrics.aborts);
+        pd_log_info(
+            "worker",
+            "stopped consumed=%lld applied=%lld duplicates=%lld "
+            "dead_lettered=%lld commits=%lld aborts=%lld",
+            (long long)w->metrics.consumed, (long long)w->metrics.applied,
+            (long long)w->metrics.duplicates,
+            (long long)w->metrics.dead_lettered, (long long)w->metrics.commits,
+            (long long)w->metrics.aborts);
         return err ? PD_ERR_FATAL : PD_OK;
 }
 
@@ -1149,6 +1297,7 @@ void pd_worker_destroy(pd_worker_t *w)
         if (w->txn)
                 pd_store_txn_abort(w->txn);
         w->txn = NULL;
+        rescore_clear(w);
         pd_session_destroy(w->session);
         pd_store_close(w->store);
         pd_codec_destroy(w->codec);

@@ -1,9 +1,12 @@
 /* pd-inspect: reads the worker's LMDB store (a read-only snapshot, safe
- * while the worker runs) and prints a summary of all customers, or one
- * customer's marker explained.
+ * while the worker runs) and prints a summary of all customers, one
+ * customer's marker explained (from the store, or the latest committed
+ * record of the persona topic), or which signals drive which axis.
  *
  *   pd-inspect --store DIR summary [--json] [--as-of DATE] [--window-days N]
  *   pd-inspect --store DIR show CUSTOMER_ID [--json]
+ *   pd-inspect --bootstrap BROKERS [--topic T] show CUSTOMER_ID [--json]
+ *   pd-inspect --store DIR signals [--json]
  *   pd-inspect --store DIR list */
 #include <jansson.h>
 #include <stdio.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "kafka.h"
 #include "nps.h"
 #include "schedule.h"
 #include "store.h"
@@ -300,6 +304,22 @@ static json_t *summary_json(summary_t *s)
         return o;
 }
 
+/* The changes of the dominant persona, oldest first. */
+static json_t *history_json(const pd_marker_t *m)
+{
+        json_t *a = json_array();
+        for (size_t i = 0; i < m->n_history; i++) {
+                const pd_persona_change_t *h = &m->history[i];
+                json_array_append_new(
+                    a, json_pack("{s:s, s:s, s:o, s:s, s:f}", "from",
+                                 pd_axis_name(h->from), "to",
+                                 pd_axis_name(h->to), "at", time_json(h->at),
+                                 "event_id", h->event_id ? h->event_id : "",
+                                 "margin", h->margin));
+        }
+        return a;
+}
+
 static json_t *marker_json(const pd_marker_t *m)
 {
         json_t *o = json_object(), *scores = json_object(), *ev = json_array();
@@ -370,6 +390,7 @@ static json_t *marker_json(const pd_marker_t *m)
         json_object_set_new(o, "deals", json_integer(m->deals));
         json_object_set_new(o, "tickets", json_integer(m->tickets));
         json_object_set_new(o, "updated_at", time_json(m->updated_at));
+        json_object_set_new(o, "persona_history", history_json(m));
         return o;
 }
 
@@ -446,9 +467,174 @@ static int show(pd_store_txn_t *txn, pd_codec_t *codec, const char *customer,
         return ret;
 }
 
+/* ---- show from the persona topic ---------------------------------------- */
+
+typedef struct latest_s {
+        const char *customer;
+        pd_buf_t value; /* the latest record of the key */
+        bool found, tombstone;
+        int64_t partition, offset;
+} latest_t;
+
+static int keep_latest(void *opaque, const pd_kafka_record_t *rec)
+{
+        latest_t *l = opaque;
+        size_t n = strlen(l->customer);
+        if (!rec->key || rec->key_len != n || memcmp(rec->key, l->customer, n))
+                return 0;
+        /* One key lives in one partition, read in offset order: the last
+         * record seen is the latest. */
+        l->found = true;
+        l->tombstone = rec->value == NULL;
+        l->partition = rec->partition;
+        l->offset = rec->offset;
+        pd_buf_reset(&l->value);
+        if (rec->value && pd_buf_append(&l->value, rec->value, rec->len))
+                return 1;
+        return 0;
+}
+
+static int show_topic(const char *bootstrap, const char *topic,
+                      const char *customer, int as_json)
+{
+        latest_t l = {.customer = customer};
+        pd_codec_t *codec = NULL;
+        pd_arena_t arena;
+        pd_marker_t m;
+        char errstr[512];
+        int ret = 1;
+        pd_buf_init(&l.value);
+        pd_arena_init(&arena);
+        if (pd_codec_new(NULL, &codec, errstr, sizeof(errstr)) ||
+            pd_kafka_read_topic(bootstrap, topic, keep_latest, &l, errstr,
+                                sizeof(errstr)))
+                fprintf(stderr, "pd-inspect: %s\n", errstr);
+        else if (!l.found)
+                fprintf(stderr, "pd-inspect: no customer \"%s\" in %s\n",
+                        customer, topic);
+        else if (l.tombstone)
+                fprintf(stderr,
+                        "pd-inspect: customer \"%s\" erased (tombstone at "
+                        "%s [%lld] @%lld)\n",
+                        customer, topic, (long long)l.partition,
+                        (long long)l.offset);
+        else if (pd_codec_marker_decode(codec, l.value.data, l.value.len,
+                                        &arena, &m, errstr, sizeof(errstr)))
+                fprintf(stderr, "pd-inspect: marker corrupt: %s\n", errstr);
+        else {
+                json_t *o = marker_json(&m);
+                json_object_set_new(o, "source",
+                                    json_pack("{s:s, s:I, s:I}", "topic", topic,
+                                              "partition",
+                                              (json_int_t)l.partition, "offset",
+                                              (json_int_t)l.offset));
+                emit(o, as_json);
+                json_decref(o);
+                ret = 0;
+        }
+        pd_codec_destroy(codec);
+        pd_buf_term(&l.value);
+        pd_arena_term(&arena);
+        return ret;
+}
+
+/* ---- signals: which signals drive which axis ---------------------------- */
+
+typedef struct signals_s {
+        pd_codec_t *codec;
+        pd_arena_t arena;
+        json_t *by_axis;   /* axis -> family -> {evidence, weight} */
+        json_t *top;       /* dominant -> family of its top evidence -> n */
+        json_t *customers; /* dominant -> n */
+} signals_t;
+
+/* "checkpoint:why_chose_us=integrations" -> "checkpoint:why_chose_us";
+ * "checkpoint:feedback~text.en:api" -> "checkpoint:feedback~text";
+ * "text.de:farbe" -> "text.de"; "product:GTX Pro" -> "product". */
+static void family(const char *signal, char *out, size_t size)
+{
+        size_t n;
+        if (!strncmp(signal, "checkpoint:", 11)) {
+                n = 11 + strcspn(signal + 11, "=~");
+                if (signal[n] == '~')
+                        n += 1 + strcspn(signal + n + 1, ".:");
+        } else {
+                n = strcspn(signal, ":");
+        }
+        snprintf(out, size, "%.*s", (int)n, signal);
+}
+
+static void add_to(json_t *o, const char *k1, const char *k2, double w)
+{
+        json_t *a = json_object_get(o, k1), *b;
+        if (!a)
+                json_object_set_new(o, k1, a = json_object());
+        if (!(b = json_object_get(a, k2)))
+                json_object_set_new(
+                    a, k2,
+                    b = json_pack("{s:i, s:f}", "evidence", 0, "weight", 0.0));
+        json_object_set_new(
+            b, "evidence",
+            json_integer(json_integer_value(json_object_get(b, "evidence")) +
+                         1));
+        json_object_set_new(
+            b, "weight",
+            json_real(json_real_value(json_object_get(b, "weight")) + w));
+}
+
+static int signals_one(const char *customer, const void *bytes, size_t len,
+                       void *opaque)
+{
+        signals_t *s = opaque;
+        pd_marker_t m;
+        char fam[128];
+        pd_arena_reset(&s->arena);
+        if (pd_codec_marker_decode(s->codec, bytes, len, &s->arena, &m, NULL,
+                                   0) ||
+            !m.n_evidence)
+                return 0;
+        const char *dom = pd_axis_name(m.dominant);
+        json_t *c = json_object_get(s->customers, dom);
+        json_object_set_new(s->customers, dom,
+                            json_integer(c ? json_integer_value(c) + 1 : 1));
+        for (size_t i = 0; i < m.n_evidence; i++) {
+                family(m.evidence[i].signal, fam, sizeof(fam));
+                add_to(s->by_axis, pd_axis_name(m.evidence[i].axis), fam,
+                       m.evidence[i].weight);
+        }
+        family(m.evidence[0].signal, fam, sizeof(fam));
+        add_to(s->top, dom, fam, m.evidence[0].weight);
+        return 0;
+}
+
+static int signals(pd_store_txn_t *txn, pd_codec_t *codec, int as_json)
+{
+        signals_t s = {.codec = codec,
+                       .by_axis = json_object(),
+                       .top = json_object(),
+                       .customers = json_object()};
+        int ret;
+        pd_arena_init(&s.arena);
+        ret = pd_store_markers_foreach(txn, signals_one, &s) != 0;
+        if (!ret) {
+                json_t *o =
+                    json_pack("{s:O, s:O, s:O}", "customers_by_persona",
+                              s.customers, "evidence_by_axis_and_signal",
+                              s.by_axis, "top_evidence_by_persona", s.top);
+                emit(o, as_json);
+                json_decref(o);
+        }
+        json_decref(s.by_axis);
+        json_decref(s.top);
+        json_decref(s.customers);
+        pd_arena_term(&s.arena);
+        return ret;
+}
+
 int main(int argc, char **argv)
 {
         const char *store_path = NULL, *cmd = NULL, *arg = NULL;
+        const char *bootstrap = NULL, *topic = "customer.persona";
         int as_json = 0, ret = 1;
         int64_t as_of = 0;
         long window = PD_ROLLING_DAYS;
@@ -457,6 +643,12 @@ int main(int argc, char **argv)
         for (int i = 1; i < argc; i++) {
                 if (!strcmp(argv[i], "--store") && i + 1 < argc)
                         store_path = argv[++i];
+                else if ((!strcmp(argv[i], "--bootstrap") ||
+                          !strcmp(argv[i], "-b")) &&
+                         i + 1 < argc)
+                        bootstrap = argv[++i];
+                else if (!strcmp(argv[i], "--topic") && i + 1 < argc)
+                        topic = argv[++i];
                 else if (!strcmp(argv[i], "--json"))
                         as_json = 1;
                 else if (!strcmp(argv[i], "--as-of") && i + 1 < argc) {
@@ -479,13 +671,18 @@ int main(int argc, char **argv)
                 else if (!arg)
                         arg = argv[i];
         }
+        if (bootstrap && !store_path && cmd && !strcmp(cmd, "show") && arg)
+                return show_topic(bootstrap, topic, arg, as_json);
         if (!store_path || !cmd ||
             (strcmp(cmd, "summary") && strcmp(cmd, "list") &&
-             (strcmp(cmd, "show") || !arg))) {
+             strcmp(cmd, "signals") && (strcmp(cmd, "show") || !arg))) {
                 fprintf(stderr,
                         "usage: pd-inspect --store DIR summary [--json] "
                         "[--as-of DATE] [--window-days N]\n"
                         "       pd-inspect --store DIR show CUSTOMER [--json]\n"
+                        "       pd-inspect --bootstrap BROKERS [--topic T] "
+                        "show CUSTOMER [--json]\n"
+                        "       pd-inspect --store DIR signals [--json]\n"
                         "       pd-inspect --store DIR list\n");
                 return 2;
         }
@@ -505,6 +702,8 @@ int main(int argc, char **argv)
                 else if (!strcmp(cmd, "list"))
                         ret =
                             pd_store_markers_foreach(txn, list_one, NULL) != 0;
+                else if (!strcmp(cmd, "signals"))
+                        ret = signals(txn, s.codec, as_json);
                 else if (!pd_store_markers_foreach(txn, summarise, &s)) {
                         json_t *o = summary_json(&s);
                         json_object_set_new(

@@ -373,6 +373,18 @@ static void full_marker(pd_marker_t *m)
         m->updated_at = T0 + 300LL * 86400000;
         m->deal_ids[m->n_deal_ids++] = "D-1";
         m->deal_ids[m->n_deal_ids++] = "D-2";
+        m->history[0] =
+            (pd_persona_change_t){PD_AXIS_TECHNICAL, PD_AXIS_MARKETING,
+                                  T0 + 100LL * 86400000, ev_ids[1], 1.75};
+        m->history[1] = (pd_persona_change_t){
+            PD_AXIS_MARKETING, PD_AXIS_CONSULTING, T0 + 200LL * 86400000,
+            "CUST-1/rescore/2", 0.5};
+        m->n_history = 2;
+        m->signals[0] = (pd_signal_t){"product:GTX Pro", PD_AXIS_TECHNICAL, 1.0,
+                                      1.5, T0 + 10LL * 86400000};
+        m->signals[1] = (pd_signal_t){"text.de:farbe", PD_AXIS_MARKETING, 1.0,
+                                      0.625, T0 + 20LL * 86400000};
+        m->n_signals = 2;
 }
 
 static void marker_eq(const pd_marker_t *w, const pd_marker_t *g)
@@ -456,6 +468,23 @@ static void marker_eq(const pd_marker_t *w, const pd_marker_t *g)
                 str_eq(w->ticket_ids[i], g->ticket_ids[i], "ticket_ids");
         assert_int_equal(w->created_at, g->created_at);
         assert_int_equal(w->updated_at, g->updated_at);
+        assert_int_equal(w->n_history, g->n_history);
+        for (size_t i = 0; i < w->n_history; i++) {
+                assert_int_equal(w->history[i].from, g->history[i].from);
+                assert_int_equal(w->history[i].to, g->history[i].to);
+                assert_int_equal(w->history[i].at, g->history[i].at);
+                str_eq(w->history[i].event_id, g->history[i].event_id,
+                       "history.event_id");
+                assert_true(w->history[i].margin == g->history[i].margin);
+        }
+        assert_int_equal(w->n_signals, g->n_signals);
+        for (size_t i = 0; i < w->n_signals; i++) {
+                str_eq(w->signals[i].signal, g->signals[i].signal, "signal");
+                assert_int_equal(w->signals[i].axis, g->signals[i].axis);
+                assert_true(w->signals[i].unit == g->signals[i].unit);
+                assert_true(w->signals[i].mass == g->signals[i].mass);
+                assert_int_equal(w->signals[i].at, g->signals[i].at);
+        }
 }
 
 static void marker_roundtrip(const pd_marker_t *want)
@@ -1285,9 +1314,16 @@ static void test_invalid_fields(void **state)
 
 /* Every strict prefix of a valid message fails cleanly; only the whole
  * message decodes. */
+/* Fields appended to PersonaMarker with a default since its first
+ * version: recent_deal_ids, recent_ticket_ids, persona_history, signals,
+ * partition.  A marker prefix ending where one of them starts is what an
+ * older version wrote. */
+#define MARKER_APPENDED 5
+
 static void check_prefixes(pd_schema_t s, const pd_buf_t *buf)
 {
         pd_arena_t arena;
+        size_t older = 0;
         pd_arena_init(&arena);
         for (size_t len = 0; len <= buf->len; len++) {
                 char err[512] = "";
@@ -1298,7 +1334,15 @@ static void check_prefixes(pd_schema_t s, const pd_buf_t *buf)
                 memcpy(copy, buf->data, len);
                 pd_err_t e =
                     decode_as(codec, s, copy, len, &arena, err, sizeof(err));
-                if (len < buf->len) {
+                if (len < buf->len && s == PD_SCHEMA_MARKER && !e) {
+                        pd_marker_t m;
+                        assert_int_equal(
+                            pd_codec_marker_decode(codec, copy, len, &arena, &m,
+                                                   err, sizeof(err)),
+                            PD_OK);
+                        assert_int_equal(m.partition, -1);
+                        older++;
+                } else if (len < buf->len) {
                         if (e != PD_ERR_DECODE)
                                 fail_msg("schema %d prefix %zu/%zu: got %s",
                                          (int)s, len, buf->len, pd_err_name(e));
@@ -1310,7 +1354,46 @@ static void check_prefixes(pd_schema_t s, const pd_buf_t *buf)
                 free(copy);
                 pd_arena_reset(&arena);
         }
+        assert_int_equal(older, s == PD_SCHEMA_MARKER ? MARKER_APPENDED : 0);
         pd_arena_term(&arena);
+}
+
+/* Bytes an older version wrote (without the fields appended since) still
+ * decode, the missing fields defaulted: a store or changelog survives the
+ * upgrade. */
+static void test_marker_older_versions(void **state)
+{
+        pd_marker_t m, got;
+        pd_buf_t buf;
+        pd_arena_t arena;
+        char err[256] = "";
+        /* trimmed bytes: partition -1 (1 byte), signals [] (1), history
+         * [] (1) */
+        static const size_t trims[] = {1, 2, 3};
+        pd_buf_init(&buf);
+        pd_arena_init(&arena);
+        full_marker(&m);
+        m.n_history = 0;
+        m.n_signals = 0;
+        m.partition = -1;
+        assert_int_equal(pd_codec_marker_encode(codec, &m, &buf), PD_OK);
+        assert_int_equal((unsigned char)buf.data[buf.len - 1], 0x01);
+        for (size_t i = 0; i < sizeof(trims) / sizeof(trims[0]); i++) {
+                pd_err_t e =
+                    pd_codec_marker_decode(codec, buf.data, buf.len - trims[i],
+                                           &arena, &got, err, sizeof(err));
+                if (e)
+                        fail_msg("older marker (-%zu bytes): %s", trims[i],
+                                 err);
+                marker_eq(&m, &got);
+                assert_int_equal(got.partition, -1);
+        }
+        /* One byte more is not an older version. */
+        assert_int_equal(pd_codec_marker_decode(codec, buf.data, buf.len - 4,
+                                                &arena, &got, err, sizeof(err)),
+                         PD_ERR_DECODE);
+        pd_arena_term(&arena);
+        pd_buf_term(&buf);
 }
 
 static void test_truncated_every_prefix(void **state)
@@ -1431,6 +1514,7 @@ int main(void)
             cmocka_unit_test(test_marker_roundtrip_full),
             cmocka_unit_test(test_marker_roundtrip_minimal),
             cmocka_unit_test(test_marker_roundtrip_limits),
+            cmocka_unit_test(test_marker_older_versions),
             cmocka_unit_test(test_plan_roundtrip),
             cmocka_unit_test(test_action_roundtrip),
             cmocka_unit_test(test_pstate_roundtrip),

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1098,6 +1099,187 @@ static void test_referral_by_persona(void **state)
         free(ctx);
 }
 
+/* ---- persona change ---------------------------------------------------- */
+
+static const char *queue_of(const pd_outputs_t *out)
+{
+        for (size_t i = 0; i < out->n_actions; i++)
+                if (out->actions[i].kind == PD_ACT_ROUTE_TICKET)
+                        return pd_kvs_get(&out->actions[i].params, "queue");
+        return NULL;
+}
+
+/* A technical customer (GTX Pro, integrations, automation: technical 6.5)
+ * writes design tickets (marketing capped at 2.5 each): the third leaves
+ * marketing behind the hysteresis band, the fourth flips the persona.
+ * Exactly one persona_changed action, on the fourth ticket, with before,
+ * after and evidence; that ticket and every later one route by the new
+ * persona; the marker's history records the change. */
+static void test_persona_change(void **state)
+{
+        ctx_t *ctx = malloc(sizeof(*ctx));
+        step_t sale = {STEP(OP_SALE, "sale", AT(0)), .plans = 1};
+        const char *want_queue[] = {"technical-l2", "technical-l2",
+                                    "technical-l2", "design-desk",
+                                    "design-desk"};
+        int changes = 0;
+        assert_non_null(ctx);
+        for (int k = 0; k < PD_ACT__CNT; k++)
+                sale.acts[k] = DONT_CARE;
+        ctx_init(ctx, NULL);
+        run_step(ctx, &sale);
+        assert_int_equal(ctx->m.dominant, PD_AXIS_TECHNICAL);
+        for (int i = 0; i < 5; i++) {
+                pd_event_t ev;
+                step_t s = {STEP(OP_TICKET, "", AT(1))};
+                char err[256] = "";
+                s.label = pd_arena_printf(&ctx->arena, "design-%d", i);
+                ctx->now = when(ctx, s.at);
+                make_event(ctx, &s, &ev);
+                ev.u.ticket.category = NULL;
+                ev.u.ticket.priority = "low";
+                ev.u.ticket.subject = "Button colours";
+                ev.u.ticket.text = "Our brand colours, the layout and the "
+                                   "design of the buttons";
+                memset(&ctx->out, 0, sizeof(ctx->out));
+                assert_int_equal(pd_engine_apply(&ctx->eng, &ctx->m, &ctx->ps,
+                                                 &ev, &ctx->arena, &ctx->out,
+                                                 &ctx->result, err,
+                                                 sizeof(err)),
+                                 PD_OK);
+                print_message("ticket %d: %s margin %.2f queue %s\n", i,
+                              pd_axis_name(ctx->m.dominant), ctx->m.margin,
+                              queue_of(&ctx->out));
+                assert_string_equal(queue_of(&ctx->out), want_queue[i]);
+                for (size_t k = 0; k < ctx->out.n_actions; k++) {
+                        const pd_action_t *a = &ctx->out.actions[k];
+                        if (a->kind != PD_ACT_PERSONA_CHANGED)
+                                continue;
+                        changes++;
+                        assert_int_equal(i, 3);
+                        check_action(ctx, &s, a);
+                        assert_string_equal(a->caused_by, ev.event_id);
+                        assert_string_equal(param(a, "before"), "technical");
+                        assert_string_equal(param(a, "after"), "marketing");
+                        assert_string_equal(param(a, "persona"), "marketing");
+                        assert_non_null(strstr(param(a, "evidence.0"), " "));
+                        assert_non_null(strstr(a->reason, "from technical to "
+                                                          "marketing"));
+                }
+        }
+        assert_int_equal(changes, 1);
+        assert_int_equal(ctx->m.dominant, PD_AXIS_MARKETING);
+        assert_int_equal(ctx->m.n_history, 1);
+        assert_int_equal(ctx->m.history[0].from, PD_AXIS_TECHNICAL);
+        assert_int_equal(ctx->m.history[0].to, PD_AXIS_MARKETING);
+        assert_true(ctx->m.history[0].at == when(ctx, (when_t)AT(1)));
+        /* After the close, a new deal (firmographics only) is planned for
+         * the new persona. */
+        step_t close = {STEP(OP_IMPL, "close", AT(2))};
+        for (int k = 0; k < PD_ACT__CNT; k++)
+                close.acts[k] = DONT_CARE;
+        run_step(ctx, &close);
+        step_t again = {STEP(OP_SALE, "sale-2", AT(3))};
+        pd_event_t ev;
+        char err[256] = "";
+        ctx->now = when(ctx, again.at);
+        make_event(ctx, &again, &ev);
+        ev.u.sale.products.n = 0;
+        ev.u.sale.checkpoints.n = 0;
+        memset(&ctx->out, 0, sizeof(ctx->out));
+        assert_int_equal(pd_engine_apply(&ctx->eng, &ctx->m, &ctx->ps, &ev,
+                                         &ctx->arena, &ctx->out, &ctx->result,
+                                         err, sizeof(err)),
+                         PD_OK);
+        assert_int_equal(ctx->out.n_plans, 1);
+        assert_false(ctx->out.plans[0].extends);
+        assert_int_equal(ctx->out.plans[0].persona, PD_AXIS_MARKETING);
+        assert_int_equal(ctx->m.n_history, 1);
+        pd_arena_term(&ctx->arena);
+        free(ctx);
+}
+
+/* ---- re-score under a new model version ------------------------------- */
+
+/* The shipped model as version 2 with GTX Pro moved to marketing. */
+static pd_model_t *model_v2(void)
+{
+        const char *dir = getenv("PD_SOURCE_DIR");
+        char path[1024], tmp[] = "/tmp/test_engine_model_XXXXXX", err[512];
+        pd_model_t *m2 = NULL;
+        FILE *in, *out;
+        char line[4096];
+        int fd;
+#ifdef PD_SOURCE_DIR
+        if (!dir)
+                dir = PD_SOURCE_DIR;
+#endif
+        snprintf(path, sizeof(path), "%s/model/persona-model.json", dir);
+        assert_non_null(in = fopen(path, "r"));
+        assert_true((fd = mkstemp(tmp)) >= 0);
+        assert_non_null(out = fdopen(fd, "w"));
+        while (fgets(line, sizeof(line), in)) {
+                if (strstr(line, "\"version\": 1,"))
+                        fputs("  \"version\": 2,\n", out);
+                else if (strstr(line, "\"GTX Pro\":"))
+                        fputs("    \"GTX Pro\": {\"marketing\": 9.0},\n", out);
+                else
+                        fputs(line, out);
+        }
+        fclose(in);
+        fclose(out);
+        if (pd_model_load(tmp, &m2, err, sizeof(err)))
+                fail_msg("%s", err);
+        unlink(tmp);
+        return m2;
+}
+
+/* A marker scored by v1 is re-scored by an engine on v2: one
+ * persona_changed action with the re-score's cause and id, the history
+ * names the cause, model_version 2; a second re-score does nothing. */
+static void test_rescore(void **state)
+{
+        ctx_t *ctx = malloc(sizeof(*ctx));
+        step_t sale = {STEP(OP_SALE, "sale", AT(0)), .plans = 1};
+        pd_model_t *m2 = model_v2();
+        pd_outputs_t out = {0};
+        bool rescored;
+        char id[37];
+        assert_non_null(ctx);
+        for (int k = 0; k < PD_ACT__CNT; k++)
+                sale.acts[k] = DONT_CARE;
+        ctx_init(ctx, NULL);
+        run_step(ctx, &sale);
+        assert_int_equal(ctx->m.model_version, 1);
+        assert_int_equal(ctx->m.dominant, PD_AXIS_TECHNICAL);
+        ctx->eng.model = m2;
+        assert_int_equal(
+            pd_engine_rescore(&ctx->eng, &ctx->m, &ctx->arena, &out, &rescored),
+            PD_OK);
+        assert_true(rescored);
+        assert_int_equal(ctx->m.model_version, 2);
+        assert_int_equal(ctx->m.dominant, PD_AXIS_MARKETING);
+        assert_int_equal(out.n_actions, 1);
+        assert_int_equal(out.actions[0].kind, PD_ACT_PERSONA_CHANGED);
+        assert_string_equal(out.actions[0].caused_by, "CUST-1/rescore/2");
+        pd_uuid5("CUST-1/rescore/2/persona_changed", id);
+        assert_string_equal(out.actions[0].action_id, id);
+        assert_string_equal(param(&out.actions[0], "before"), "technical");
+        assert_string_equal(param(&out.actions[0], "after"), "marketing");
+        assert_true(out.actions[0].created_at == ctx->m.updated_at);
+        assert_int_equal(ctx->m.n_history, 1);
+        assert_string_equal(ctx->m.history[0].event_id, "CUST-1/rescore/2");
+        memset(&out, 0, sizeof(out));
+        assert_int_equal(
+            pd_engine_rescore(&ctx->eng, &ctx->m, &ctx->arena, &out, &rescored),
+            PD_OK);
+        assert_false(rescored);
+        assert_int_equal(out.n_actions, 0);
+        pd_arena_term(&ctx->arena);
+        pd_model_destroy(m2);
+        free(ctx);
+}
+
 /* ---- invalid input, determinism ---------------------------------------- */
 
 static void test_invalid_event(void **state)
@@ -1184,6 +1366,8 @@ int main(void)
             cmocka_unit_test(test_lifecycles),
             cmocka_unit_test(test_detractor_table),
             cmocka_unit_test(test_referral_by_persona),
+            cmocka_unit_test(test_persona_change),
+            cmocka_unit_test(test_rescore),
             cmocka_unit_test(test_invalid_event),
             cmocka_unit_test(test_determinism),
             cmocka_unit_test(test_deal_window),

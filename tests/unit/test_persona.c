@@ -44,7 +44,23 @@ static const char test_model_json[] =
     "      \"api\": {\"technical\": 3}, \"*\": {\"consulting\": 0.25}}},\n"
     "    \"problems\": {\"answers\": {\n"
     "      \"manual_work\": {\"technical\": 1.5},\n"
-    "      \"poor_ux\": {\"marketing\": 2}}}\n"
+    "      \"poor_ux\": {\"marketing\": 2}}},\n"
+    "    \"churn_reason\": {\"answers\": {\n"
+    "      \"features\": {\"technical\": 1}, \"support\": {\"consulting\": "
+    "1}}},\n"
+    "    \"feedback\": {\"scan_text\": true, \"answers\": {\n"
+    "      \"too expensive\": {\"simplicity\": 0.5}, \"*\": {}}},\n"
+    "    \"deal_size_band\": {\"answers\": {\n"
+    "      \"enterprise\": {\"consulting\": 0.5, \"technical\": 0.25}}}\n"
+    "  },\n"
+    "  \"renewals\": {\n"
+    "    \"auto_renew\": {\"true\": {\"simplicity\": 0.5}, \"false\": "
+    "{\"consulting\": 0.5}},\n"
+    "    \"annual_value\": [\n"
+    "      {\"name\": \"small\", \"max\": 5000, \"weights\": "
+    "{\"simplicity\": 0.25}},\n"
+    "      {\"name\": \"large\", \"min\": 200000, \"weights\": "
+    "{\"consulting\": 0.5, \"technical\": 0.25}}]\n"
     "  },\n"
     "  \"firmographics\": {\n"
     "    \"sector\": {\"technology\": {\"technical\": 1}},\n"
@@ -199,6 +215,17 @@ static pd_kv_t cp_free_text[] = {{"why_chose_us", "Your webhook and API docs"}};
 static pd_kv_t cp_no_text_hit[] = {{"why_chose_us", "the price"}};
 static pd_kv_t cp_multi[] = {{"problems", "manual_work, Poor UX"}};
 static pd_kv_t cp_unknown_id[] = {{"favourite_colour", "blue"}};
+static pd_kv_t cp_churn_features[] = {{"churned", "true"},
+                                      {"churn_reason", "features"},
+                                      {"feedback", "missing features"}};
+static pd_kv_t cp_churn_support[] = {{"churned", "true"},
+                                     {"churn_reason", "support"},
+                                     {"feedback", "Too expensive"}};
+static pd_kv_t cp_churn_text[] = {{"churn_reason", "pricing"},
+                                  {"feedback", "no API, no webhooks"}};
+static pd_kv_t cp_churn_silent[] = {{"churned", "true"},
+                                    {"feedback", "switched to competitor"}};
+static pd_kv_t cp_deal_band[] = {{"deal_size_band", "enterprise"}};
 
 #define SALE_SIZED(emp, rev, ...)                                              \
         {                                                                      \
@@ -215,6 +242,21 @@ static pd_kv_t cp_unknown_id[] = {{"favourite_colour", "blue"}};
                 .event_id = "e-ticket", .occurred_at = T0,                     \
                 .kind = PD_EV_TICKET_OPENED, .u.ticket = {                     \
                         __VA_ARGS__                                            \
+                }                                                              \
+        }
+#define CHECKPOINTS(a)                                                         \
+        {                                                                      \
+                .event_id = "e-cp", .occurred_at = T0,                         \
+                .kind = PD_EV_CHECKPOINTS_RECORDED, .u.checkpoints = KVS(a)    \
+        }
+#define RENEWAL(auto, value)                                                   \
+        {                                                                      \
+                .event_id = "e-renew", .occurred_at = T0,                      \
+                .kind = PD_EV_RENEWAL_DUE, .u.renewal = {                      \
+                        .contract_id = "c-1",                                  \
+                        .renewal_date = T0 + 365 * DAY,                        \
+                        .annual_value = value,                                 \
+                        .auto_renew = auto                                     \
                 }                                                              \
         }
 #define KVS(a)                                                                 \
@@ -384,8 +426,58 @@ static const row_t signal_rows[] = {
      {0, 0, 0, 0.5},
      "survey.CSAT:unsatisfied",
      1},
+    {"churn reason; unlisted feedback without lexicon hit falls to an empty *",
+     CHECKPOINTS(cp_churn_features),
+     T,
+     {0, 0, 1, 0},
+     "checkpoint:churn_reason=features",
+     1},
+    {"churn reason and listed feedback answer",
+     CHECKPOINTS(cp_churn_support),
+     C,
+     {0.5, 0, 0, 1},
+     "checkpoint:churn_reason=support",
+     2},
+    {"churn feedback as free text, unlisted reason",
+     CHECKPOINTS(cp_churn_text),
+     T,
+     {0, 0, 2, 0},
+     "checkpoint:feedback~text.en:api",
+     2},
+    {"churned without a reason: no signal",
+     CHECKPOINTS(cp_churn_silent),
+     S,
+     {0, 0, 0, 0},
+     NULL,
+     0},
+    {"deal size band",
+     SALE(.checkpoints = KVS(cp_deal_band)),
+     C,
+     {0, 0, 0.25, 0.5},
+     "checkpoint:deal_size_band=enterprise",
+     2},
+    {"renewal, auto-renew and small value",
+     RENEWAL(true, 1200),
+     S,
+     {0.75, 0, 0, 0},
+     "renewal.auto_renew:true",
+     2},
+    {"renewal, no auto-renew",
+     RENEWAL(false, 20000),
+     C,
+     {0, 0, 0, 0.5},
+     "renewal.auto_renew:false",
+     1},
+    {"renewal, large value band",
+     RENEWAL(false, 250000),
+     C,
+     {0, 0, 0.25, 1},
+     "renewal.annual_value:large", /* ties go by signal name */
+     3},
     {"no persona signal",
-     {.event_id = "e-renew", .occurred_at = T0, .kind = PD_EV_RENEWAL_DUE},
+     {.event_id = "e-close",
+      .occurred_at = T0,
+      .kind = PD_EV_IMPLEMENTATION_CLOSED},
      S,
      {0, 0, 0, 0},
      NULL,
@@ -526,6 +618,201 @@ static void test_hysteresis(void **state)
         assert_int_equal(before, T);
         assert_int_equal(marker.dominant, M);
         assert_float_equal(marker.margin, 2.5, EPS);
+
+        /* The change is in the marker's history: from, to, when, why. */
+        assert_int_equal(marker.n_history, 1);
+        assert_int_equal(marker.history[0].from, T);
+        assert_int_equal(marker.history[0].to, M);
+        assert_true(marker.history[0].at == T0);
+        assert_string_equal(marker.history[0].event_id, "e-ticket");
+        assert_float_equal(marker.history[0].margin, 2.5, EPS);
+
+        /* The history is bounded: the oldest changes go first. */
+        for (int i = 0; i < PD_MARKER_HISTORY_MAX + 2; i++) {
+                pd_axis_t from = marker.dominant;
+                marker.dominant = (pd_axis_t)((from + 1) % PD_AXIS__CNT);
+                pd_persona_history_add(&marker, from, T0 + i, "e-more");
+        }
+        assert_int_equal(marker.n_history, PD_MARKER_HISTORY_MAX);
+        assert_true(marker.history[0].at == T0 + 2);
+        assert_true(marker.history[PD_MARKER_HISTORY_MAX - 1].at ==
+                    T0 + PD_MARKER_HISTORY_MAX + 1);
+}
+
+/* ---- the README's worked example, with the shipped model ---------------- */
+
+static void test_readme_example(void **state)
+{
+        fixture_t *fx = *state;
+        static const char *prods[] = {"GTX Pro"};
+        static pd_kv_t cps[] = {{"migrating_from", "spreadsheets"},
+                                {"why_chose_us", "integrations"}};
+        pd_event_t sale =
+            SALE_SIZED(120, -1, .products = {prods, 1}, .sector = "software",
+                       .checkpoints = KVS(cps));
+        pd_event_t ticket = TICKET(.subject = "Farbe der Schaltfläche",
+                                   .category = "Product Support",
+                                   .priority = "medium", .language = "de");
+        pd_marker_t marker_readme = {0};
+        bool changed;
+        pd_axis_t before;
+        const char *reason = NULL;
+
+        /* 1. simplicity 2.5 + 0.5 = 3.0, technical 1 + 1 + 3 = 5.0. */
+        apply(fx, &marker_readme, &sale, &changed, &before);
+        dump(&marker_readme);
+        assert_float_equal(marker_readme.axis[S], 3.0, EPS);
+        assert_float_equal(marker_readme.axis[M], 0.0, EPS);
+        assert_float_equal(marker_readme.axis[T], 5.0, EPS);
+        assert_float_equal(marker_readme.axis[C], 0.0, EPS);
+        assert_int_equal(marker_readme.dominant, T);
+        assert_float_equal(marker_readme.margin, 2.0, EPS);
+
+        /* 2. One half-life later: old scores halve, the ticket adds
+         * marketing 2.0 and simplicity 0.5; no flip (hysteresis 1.5). */
+        ticket.occurred_at = T0 + 180 * DAY;
+        apply(fx, &marker_readme, &ticket, &changed, &before);
+        dump(&marker_readme);
+        assert_false(changed);
+        assert_float_equal(marker_readme.axis[S], 2.0, EPS);
+        assert_float_equal(marker_readme.axis[M], 2.0, EPS);
+        assert_float_equal(marker_readme.axis[T], 2.5, EPS);
+        assert_float_equal(marker_readme.axis[C], 0.0, EPS);
+        assert_int_equal(marker_readme.dominant, T);
+        assert_float_equal(marker_readme.margin, 0.5, EPS);
+        assert_non_null(find_evidence(&marker_readme, "text.de:farbe"));
+        assert_non_null(find_evidence(&marker_readme, "text.de:schaltflache"));
+        assert_int_equal(marker_readme.n_history, 0);
+
+        /* 3. Routed to technical-l2, with its reason. */
+        assert_string_equal(pd_persona_route_ticket(fx->model, &marker_readme,
+                                                    &ticket.u.ticket,
+                                                    &fx->arena, &reason),
+                            "technical-l2");
+        assert_string_equal(reason, "persona=technical margin=0.50 "
+                                    "category=Product Support priority=medium");
+}
+
+/* ---- re-scoring under a new model version -------------------------------- */
+
+/* test_model_json with one substring replaced (and version 8). */
+static pd_model_t *candidate(const char *from, const char *to)
+{
+        char text[sizeof(test_model_json) + 256], path[64], errstr[1024];
+        const char *at = strstr(test_model_json, from);
+        pd_model_t *model = NULL;
+        assert_non_null(at);
+        snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - test_model_json),
+                 test_model_json, to, at + strlen(from));
+        at = strstr(text, "\"version\": 7");
+        assert_non_null(at);
+        text[at - text + 11] = '8';
+        write_file(path, sizeof(path), text);
+        if (pd_model_load(path, &model, errstr, sizeof(errstr)))
+                fail_msg("%s", errstr);
+        unlink(path);
+        return model;
+}
+
+typedef struct rescore_row_s {
+        const char *name;
+        const char *from, *to; /* the candidate's change */
+        pd_axis_t dominant;    /* after the re-score */
+        bool changed;
+} rescore_row_t;
+
+static const rescore_row_t rescore_rows[] = {
+    {"unchanged weights", "\"region\": {\"EMEA\": {\"consulting\": 0.25}}",
+     "\"region\": {\"EMEA\": {\"consulting\": 0.25}}", T, false},
+    {"product weight moves to marketing past the hysteresis",
+     "\"GTX Pro\": {\"technical\": 1}", "\"GTX Pro\": {\"marketing\": 9}", M,
+     true},
+    {"checkpoint answer moves to consulting past the hysteresis",
+     "\"api\": {\"technical\": 3}", "\"api\": {\"consulting\": 9}", C, true},
+    {"region entry removed", "\"region\": {\"EMEA\": {\"consulting\": 0.25}}",
+     "\"region\": {}", T, false},
+    {"lexicon term reweighted, under the text cap",
+     "\"en\": {\"technical\": {\"api\": 1,",
+     "\"en\": {\"technical\": {\"api\": 0.25,", T, false},
+    {"band weight", "\"weights\": {\"simplicity\": 0.5}},",
+     "\"weights\": {\"simplicity\": 9}},", S, true},
+    {"ticket category removed", "\"Technical Support\": {\"technical\": 0.5},",
+     "", T, false},
+};
+
+/* A history scored under v7 and re-scored under a candidate v8 ends with
+ * the scores a replay under v8 gives (every signal is kept and no text hit
+ * the cap); the dominant moves only past the hysteresis, recorded in the
+ * history with the re-score's cause. */
+static void test_rescore(void **state)
+{
+        fixture_t *fx = *state;
+        static const char *prods[] = {"GTX Pro"};
+        static pd_kv_t cps[] = {{"why_chose_us", "API"}};
+        pd_event_t evs[] = {
+            SALE_SIZED(120, -1, .products = {prods, 1}, .region = "EMEA",
+                       .checkpoints = KVS(cps)),
+            TICKET(.category = "Technical Support", .text = "the api docs",
+                   .language = "en"),
+        };
+        evs[1].occurred_at = T0 + 5 * DAY;
+        for (size_t r = 0; r < sizeof(rescore_rows) / sizeof(rescore_rows[0]);
+             r++) {
+                const rescore_row_t *row = &rescore_rows[r];
+                pd_model_t *cand = candidate(row->from, row->to);
+                pd_marker_t m = {0}, ref = {0};
+                bool changed;
+                pd_axis_t before;
+                fprintf(stderr, "row: %s\n", row->name);
+                for (size_t i = 0; i < 2; i++) {
+                        apply(fx, &m, &evs[i], NULL, NULL);
+                        assert_int_equal(pd_persona_apply(cand, &ref, &evs[i],
+                                                          &fx->arena, NULL,
+                                                          NULL),
+                                         PD_OK);
+                        ref.updated_at = evs[i].occurred_at;
+                }
+                assert_int_equal(m.model_version, 7);
+                assert_int_equal(m.dominant, T);
+                assert_int_equal(pd_persona_rescore(cand, &m, "c/rescore/8",
+                                                    &fx->arena, &changed,
+                                                    &before),
+                                 PD_OK);
+                dump(&m);
+                assert_int_equal(m.model_version, 8);
+                for (int a = 0; a < PD_AXIS__CNT; a++)
+                        assert_float_equal(m.axis[a], ref.axis[a], EPS);
+                assert_int_equal(m.n_evidence, ref.n_evidence);
+                for (size_t i = 0; i < m.n_evidence; i++) {
+                        const pd_evidence_t *e =
+                            find_evidence(&ref, m.evidence[i].signal);
+                        assert_non_null(e);
+                        assert_float_equal(m.evidence[i].weight, e->weight,
+                                           EPS);
+                }
+                assert_int_equal(m.dominant, row->dominant);
+                assert_int_equal(changed, row->changed);
+                assert_int_equal(m.n_history, row->changed ? 1 : 0);
+                if (row->changed) {
+                        assert_int_equal(before, T);
+                        assert_int_equal(m.history[0].from, T);
+                        assert_int_equal(m.history[0].to, row->dominant);
+                        assert_string_equal(m.history[0].event_id,
+                                            "c/rescore/8");
+                        assert_true(m.history[0].at == T0 + 5 * DAY);
+                }
+                /* Again under the same version: nothing moves. */
+                double axis[PD_AXIS__CNT];
+                memcpy(axis, m.axis, sizeof(axis));
+                assert_int_equal(pd_persona_rescore(cand, &m, "c/rescore/8",
+                                                    &fx->arena, &changed,
+                                                    &before),
+                                 PD_OK);
+                assert_false(changed);
+                for (int a = 0; a < PD_AXIS__CNT; a++)
+                        assert_float_equal(m.axis[a], axis[a], EPS);
+                pd_model_destroy(cand);
+        }
 }
 
 /* ---- evidence: cap, order, determinism ---------------------------------- */
@@ -779,6 +1066,81 @@ static void test_shipped_products(void **state)
  * error, no sanitizer report, a queue for each, and the stop-word detector
  * agrees with the data set's language column where text was scored.
  * Skipped when PD_DATA_DIR does not hold the file. */
+/* The RavenStack churn records with the shipped model: every reason code
+ * and feedback text in the data lands on the axis this table expects (the
+ * model covers the data), "unknown" and empty ones on none. */
+static const struct {
+        const char *value;
+        pd_axis_t axis; /* PD_AXIS__CNT: no signal */
+} churn_axes[] = {
+    {"features", T},
+    {"competitor", T},
+    {"pricing", S},
+    {"budget", S},
+    {"support", C},
+    {"unknown", PD_AXIS__CNT},
+    {"missing features", T},
+    {"too expensive", S},
+    {"switched to competitor", C},
+    {"", PD_AXIS__CNT},
+};
+
+static void test_real_churn(void **state)
+{
+        fixture_t *fx = *state;
+        const char *dir = getenv("PD_DATA_DIR");
+        char path[4096], errstr[512];
+        pd_csv_t *csv = NULL;
+        pd_csv_record_t rec;
+        size_t rows = 0, signals = 0;
+        snprintf(path, sizeof(path),
+                 "%s/ravenstack-saas/ravenstack_churn_events.csv",
+                 dir ? dir : "");
+        if (!dir || access(path, R_OK) ||
+            pd_csv_open(path, &csv, errstr, sizeof(errstr))) {
+                fprintf(stderr, "skipped: %s not readable\n", path);
+                skip();
+        }
+        /* churn_event_id,account_id,churn_date,reason_code,...,feedback_text */
+        while (pd_csv_next(csv, &rec, errstr, sizeof(errstr)) == PD_OK) {
+                if (rec.line == 1 || rec.n < 9)
+                        continue;
+                for (int col = 3; col <= 8; col += 5) {
+                        const char *v = rec.fields[col];
+                        pd_kv_t kv[] = {
+                            {"churned", "true"},
+                            {col == 3 ? "churn_reason" : "feedback", v}};
+                        pd_event_t ev = CHECKPOINTS(kv);
+                        pd_marker_t marker = {0};
+                        size_t k = 0;
+                        while (k < sizeof(churn_axes) / sizeof(churn_axes[0]) &&
+                               strcmp(churn_axes[k].value, v))
+                                k++;
+                        if (k == sizeof(churn_axes) / sizeof(churn_axes[0]))
+                                fail_msg("line %ld: churn value \"%s\" not in "
+                                         "the table",
+                                         rec.line, v);
+                        apply(fx, &marker, &ev, NULL, NULL);
+                        if (churn_axes[k].axis == PD_AXIS__CNT) {
+                                assert_int_equal(marker.n_evidence, 0);
+                        } else {
+                                assert_true(marker.n_evidence > 0);
+                                assert_int_equal(marker.dominant,
+                                                 churn_axes[k].axis);
+                                assert_non_null(
+                                    strstr(marker.evidence[0].signal, v));
+                                signals++;
+                        }
+                        pd_arena_reset(&fx->arena);
+                }
+                rows++;
+        }
+        pd_csv_close(csv);
+        fprintf(stderr, "churn rows=%zu signals=%zu\n", rows, signals);
+        assert_int_equal(rows, 600);
+        assert_true(signals > 600);
+}
+
 static void test_real_tickets(void **state)
 {
         fixture_t *fx = *state;
@@ -905,6 +1267,8 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_routing_rule_combines,
                                             setup_test_model, teardown),
+            cmocka_unit_test_setup_teardown(test_rescore, setup_test_model,
+                                            teardown),
             cmocka_unit_test(test_load_errors),
             cmocka_unit_test(test_load_missing_file),
             cmocka_unit_test_setup_teardown(test_evidence_cap_and_order,
@@ -914,6 +1278,10 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_shipped_products,
                                             setup_shipped_model, teardown),
             cmocka_unit_test_setup_teardown(test_real_tickets,
+                                            setup_shipped_model, teardown),
+            cmocka_unit_test_setup_teardown(test_real_churn,
+                                            setup_shipped_model, teardown),
+            cmocka_unit_test_setup_teardown(test_readme_example,
                                             setup_shipped_model, teardown),
             cmocka_unit_test_setup_teardown(test_routing, setup_shipped_model,
                                             teardown),
