@@ -328,6 +328,18 @@ int it_wait(pid_t pid, int timeout_ms)
         return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
 }
 
+int it_poll(pid_t pid)
+{
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) != pid)
+                return -1;
+        forget(pid);
+        broker_forget(pid);
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
 void it_signal(pid_t pid, int sig)
 {
         if (pid > 0)

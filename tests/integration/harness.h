@@ -69,6 +69,9 @@ pid_t it_worker_start(const it_worker_t *w);
 /* Waits up to timeout_ms for pid.  Returns its exit code, 128+signal when
  * killed by a signal, or -1 on timeout (the child is then SIGKILLed). */
 int it_wait(pid_t pid, int timeout_ms);
+/* Without waiting: pid's exit code (as it_wait) once it has ended, -1
+ * while it runs. */
+int it_poll(pid_t pid);
 /* Sends sig to pid (a recorded child). */
 void it_signal(pid_t pid, int sig);
 /* SIGTERM every recorded child, SIGKILL what is left after 3 s. */
