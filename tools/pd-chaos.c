@@ -56,7 +56,8 @@ typedef struct run_s {
         pid_t broker;
         char dir[512];
         pid_t import;
-        int imports; /* input chunks started */
+        int imports;      /* input chunks started */
+        int64_t chunk_ms; /* when the last one started */
         worker_t w[WORKERS_MAX];
         int n_workers;
         char *logs[LOGS_MAX];
@@ -472,13 +473,23 @@ static bool more_kills(const run_t *r, int64_t t0)
         return r->kills < o.kills;
 }
 
-/* Keeps the input flowing: when the last chunk is in, starts the next. */
+/* Keeps the input flowing: when the last chunk is in, starts the next.
+ * Timed runs spread at most CHUNKS_MAX chunks over the duration: the
+ * embedded broker keeps only about 5 MiB per partition, and a changelog
+ * that lost its head could not be restored. */
+#define CHUNKS_MAX 25
 static void keep_flowing(run_t *r)
 {
+        int64_t gap = o.duration_s > 0
+                          ? (int64_t)o.duration_s * 1000 / CHUNKS_MAX
+                          : 0;
         if (r->import > 0 && it_poll(r->import) >= 0)
                 r->import = 0;
-        if (r->import <= 0)
+        if (r->import <= 0 && r->imports < CHUNKS_MAX &&
+            mono_ms() - r->chunk_ms >= gap) {
+                r->chunk_ms = mono_ms();
                 import_start(r);
+        }
 }
 
 static int scenario_kill9(run_t *r)
