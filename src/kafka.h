@@ -138,7 +138,9 @@ int64_t pd_session_written_offset(const pd_session_t *session,
  * for topics[t], parts[i]; -1 = beginning) to their current end
  * (read_committed) with one separate, group-less consumer, calling cb for
  * every record (value NULL for a tombstone).  Fills next_offsets (same
- * layout) with the offset after the last record read. */
+ * layout) with the offset after the last record read.  PD_ERR_STOPPED
+ * when the stop flag (pd_session_set_stop) was raised before the end.
+ * Logs progress every 5 s. */
 typedef pd_err_t(pd_session_read_cb_t)(void *opaque, size_t topic_idx,
                                        int32_t partition, const void *key,
                                        size_t key_len, const void *value,
