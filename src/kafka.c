@@ -195,6 +195,8 @@ struct pd_session_s {
         int64_t *written[TRACKED_MAX]; /* [partition] next offset or -1 */
         rd_kafka_resp_err_t dr_err;    /* first delivery failure in txn */
         volatile sig_atomic_t *stop;   /* borrowed SIGTERM flag, or NULL */
+        bool assigned_once;            /* an assignment was received */
+        bool closing;                  /* in pd_session_destroy */
         char fatal[512];
 };
 
@@ -282,8 +284,11 @@ static void on_assigned(pd_session_t *s, rd_kafka_t *rk,
 {
         int64_t *offsets = calloc(n + 1, sizeof(*offsets));
         pd_err_t err = offsets ? PD_OK : PD_ERR_NOMEM;
+        s->assigned_once = true;
         pd_log_info("kafka", "rebalance=assign protocol=%s partitions=%zu",
                     coop ? "cooperative" : "eager", n);
+        if (s->closing)
+                err = PD_ERR_STOPPED; /* taken only to be given back */
         for (size_t i = 0; i < n; i++)
                 pd_log_info("kafka", "partition=%d assigned=true", ids[i]);
         /* Restore before anything is fetched (only the added partitions
@@ -531,6 +536,32 @@ out:
         return err;
 }
 
+/* librdkafka before 2.3.0 asserts (abort) when a consumer with the
+ * cooperative-sticky assignor that never received an assignment is
+ * destroyed (confluentinc/librdkafka#4312, fixed by #4381): a worker
+ * SIGTERMed while it (re)joins would die with SIGABRT.  So it waits, at
+ * most 30 s, for the first assignment (taken paused and given back). */
+static void wait_first_assignment(pd_session_t *s)
+{
+        char strategy[256];
+        size_t size = sizeof(strategy);
+        if (s->assigned_once || s->fatal[0] || rd_kafka_version() >= 0x020300ff ||
+            rd_kafka_conf_get(rd_kafka_conf(s->consumer),
+                              "partition.assignment.strategy", strategy,
+                              &size) != RD_KAFKA_CONF_OK ||
+            !strstr(strategy, "cooperative-sticky"))
+                return;
+        pd_log_info("kafka", "close_wait=first_assignment reason=\"librdkafka "
+                             "%s asserts on closing before it\"",
+                    rd_kafka_version_str());
+        for (int t = 0; t < 300 && !s->assigned_once; t++) {
+                rd_kafka_message_t *rkm =
+                    rd_kafka_consumer_poll(s->consumer, 100);
+                if (rkm)
+                        rd_kafka_message_destroy(rkm); /* nothing commits */
+        }
+}
+
 void pd_session_destroy(pd_session_t *s)
 {
         char why[256];
@@ -539,6 +570,8 @@ void pd_session_destroy(pd_session_t *s)
         if (s->in_txn && !s->fatal[0])
                 pd_session_abort(s, why, sizeof(why));
         if (s->consumer) {
+                s->closing = true;
+                wait_first_assignment(s);
                 /* Leaves the group promptly (revoke runs, LeaveGroup). */
                 rd_kafka_consumer_close(s->consumer);
                 rd_kafka_destroy(s->consumer);
