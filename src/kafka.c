@@ -545,14 +545,16 @@ static void wait_first_assignment(pd_session_t *s)
 {
         char strategy[256];
         size_t size = sizeof(strategy);
-        if (s->assigned_once || s->fatal[0] || rd_kafka_version() >= 0x020300ff ||
+        if (s->assigned_once || s->fatal[0] ||
+            rd_kafka_version() >= 0x020300ff ||
             rd_kafka_conf_get(rd_kafka_conf(s->consumer),
                               "partition.assignment.strategy", strategy,
                               &size) != RD_KAFKA_CONF_OK ||
             !strstr(strategy, "cooperative-sticky"))
                 return;
-        pd_log_info("kafka", "close_wait=first_assignment reason=\"librdkafka "
-                             "%s asserts on closing before it\"",
+        pd_log_info("kafka",
+                    "close_wait=first_assignment reason=\"librdkafka "
+                    "%s asserts on closing before it\"",
                     rd_kafka_version_str());
         for (int t = 0; t < 300 && !s->assigned_once; t++) {
                 rd_kafka_message_t *rkm =

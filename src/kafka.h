@@ -72,8 +72,8 @@ typedef struct pd_session_cbs_s {
          * transaction is still open on return is aborted, so no output of
          * a revoked partition commits after the revoke.  PD_ERR_FATAL
          * stops the worker. */
-        pd_err_t (*on_revoke)(void *opaque, const int32_t *partitions,
-                              size_t n, bool lost);
+        pd_err_t (*on_revoke)(void *opaque, const int32_t *partitions, size_t n,
+                              bool lost);
         /* The input offset partition's committed state ends at (-1:
          * unknown): where an aborted batch is consumed again.  The group's
          * committed offset is used only when this is unknown. */

@@ -119,18 +119,41 @@ static int parse(int argc, char **argv)
         while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
                 int v = optarg ? atoi(optarg) : 0;
                 switch (c) {
-                case 'c': o.customers = v; break;
-                case 's': o.seed = v; break;
-                case 'k': o.kills = v; break;
-                case 'd': o.duration_s = v; break;
-                case 'w': o.workers = v; break;
-                case 'p': o.partitions = v; break;
-                case 'S': o.stall_ms = v; break;
-                case 'r': o.rand_seed = (unsigned)v; break;
-                case 'K': o.chunk = v; break;
-                case 'b': o.bootstrap = optarg; break;
-                case 'h': usage(stdout); exit(0);
-                default: return -1;
+                case 'c':
+                        o.customers = v;
+                        break;
+                case 's':
+                        o.seed = v;
+                        break;
+                case 'k':
+                        o.kills = v;
+                        break;
+                case 'd':
+                        o.duration_s = v;
+                        break;
+                case 'w':
+                        o.workers = v;
+                        break;
+                case 'p':
+                        o.partitions = v;
+                        break;
+                case 'S':
+                        o.stall_ms = v;
+                        break;
+                case 'r':
+                        o.rand_seed = (unsigned)v;
+                        break;
+                case 'K':
+                        o.chunk = v;
+                        break;
+                case 'b':
+                        o.bootstrap = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        exit(0);
+                default:
+                        return -1;
                 }
         }
         if (optind != argc - 1 || o.customers < 1 || o.partitions < 1 ||
@@ -142,7 +165,8 @@ static int parse(int argc, char **argv)
         return 0;
 }
 
-/* ---- runs ----------------------------------------------------------------- */
+/* ---- runs -----------------------------------------------------------------
+ */
 
 /* Child process: produces input chunk k, the generated sample with seed
  * o.seed + k and its customer ids prefixed "c<k>:" (the generator's ids
@@ -164,8 +188,8 @@ static int produce_chunk(const char *bootstrap, int k)
                 goto out;
         for (size_t i = 0; i < res.n_events; i++) {
                 pd_event_t ev = res.events[i];
-                ev.customer_id = pd_arena_printf(&a, "c%d:%s", k,
-                                                 ev.customer_id);
+                ev.customer_id =
+                    pd_arena_printf(&a, "c%d:%s", k, ev.customer_id);
                 if (!ev.customer_id ||
                     it_produce_event(producer, codec, "customer.lifecycle", -1,
                                      &ev))
@@ -194,8 +218,16 @@ static int import_start(run_t *r)
         snprintf(k, sizeof(k), "%d", r->imports);
         snprintf(log, sizeof(log), "%s/import.log", r->dir);
         char *argv[] = {(char *)it_bin("pd-chaos", bin, sizeof(bin)),
-                        "--customers", n, "--seed", s, "--chunk", k,
-                        "--bootstrap", r->bootstrap, "chunk", NULL};
+                        "--customers",
+                        n,
+                        "--seed",
+                        s,
+                        "--chunk",
+                        k,
+                        "--bootstrap",
+                        r->bootstrap,
+                        "chunk",
+                        NULL};
         r->import = it_spawn(argv, log);
         r->imports++;
         return r->import > 0 ? 0 : -1;
@@ -239,8 +271,8 @@ static worker_t *worker_add(run_t *r, const char *instance)
 {
         worker_t *w = &r->w[r->n_workers++];
         snprintf(w->instance, sizeof(w->instance), "%s", instance);
-        snprintf(w->store, sizeof(w->store), "%s/store-%s-%d", r->dir,
-                 instance, r->n_workers);
+        snprintf(w->store, sizeof(w->store), "%s/store-%s-%d", r->dir, instance,
+                 r->n_workers);
         return w;
 }
 
@@ -267,7 +299,7 @@ static int worker_start(run_t *r, worker_t *w, int idle_exit_ms,
         snprintf(log, sizeof(log), "%s/%s.%d.%d.log", r->dir, w->instance,
                  (int)(w - r->w), w->starts++);
         r->logs[r->n_logs++] = strdup(log);
-        w->log               = last_log(r);
+        w->log = last_log(r);
         it_worker_t wk = {.bootstrap = r->bootstrap,
                           .group = "pd-chaos",
                           .instance = w->instance,
@@ -276,8 +308,8 @@ static int worker_start(run_t *r, worker_t *w, int idle_exit_ms,
                           .idle_exit_ms = idle_exit_ms,
                           .extra = {"kafka.session.timeout.ms=6000",
                                     "kafka.heartbeat.interval.ms=500",
-                                    "log.level=debug",
-                                    "batch.max.messages=20", extra}};
+                                    "log.level=debug", "batch.max.messages=20",
+                                    extra}};
         w->pid = it_worker_start(&wk);
         return w->pid > 0 ? 0 : -1;
 }
@@ -295,8 +327,7 @@ static size_t commits_in(const char *path)
 
 /* Waits until the log holds n more commit lines than `from`.  Returns
  * 0, or -1 on timeout (the input may have run dry). */
-static int wait_commits(const char *path, size_t from, size_t n,
-                        int timeout_ms)
+static int wait_commits(const char *path, size_t from, size_t n, int timeout_ms)
 {
         for (int waited = 0; waited <= timeout_ms; waited += 10) {
                 if (commits_in(path) >= from + n)
@@ -464,7 +495,8 @@ static int check(run_t *r, bool lenient)
         return rc;
 }
 
-/* ---- scenarios ------------------------------------------------------------ */
+/* ---- scenarios ------------------------------------------------------------
+ */
 
 static bool more_kills(const run_t *r, int64_t t0)
 {
@@ -480,9 +512,8 @@ static bool more_kills(const run_t *r, int64_t t0)
 #define CHUNKS_MAX 25
 static void keep_flowing(run_t *r)
 {
-        int64_t gap = o.duration_s > 0
-                          ? (int64_t)o.duration_s * 1000 / CHUNKS_MAX
-                          : 0;
+        int64_t gap =
+            o.duration_s > 0 ? (int64_t)o.duration_s * 1000 / CHUNKS_MAX : 0;
         if (r->import > 0 && it_poll(r->import) >= 0)
                 r->import = 0;
         if (r->import <= 0 && r->imports < CHUNKS_MAX &&
@@ -688,8 +719,12 @@ static int scenario_fence(run_t *r)
                 b->pid = 0;
         bool fa = show_fatal("first", log_a), fb = show_fatal("second", log_b);
         printf("pd-chaos: fence: first worker %s, second worker %s\n",
-               rc_a < 0 ? "runs on" : rc_a == 1 ? "exited 1" : "exited",
-               rc_b < 0 ? "runs on" : rc_b == 1 ? "exited 1" : "exited");
+               rc_a < 0    ? "runs on"
+               : rc_a == 1 ? "exited 1"
+                           : "exited",
+               rc_b < 0    ? "runs on"
+               : rc_b == 1 ? "exited 1"
+                           : "exited");
         fflush(stdout);
         /* A real broker fences the older producer (init_transactions of
          * the same transactional.id bumps its epoch) and the older
@@ -698,8 +733,8 @@ static int scenario_fence(run_t *r)
          * InitProducerId without a current one, so nobody is fenced and
          * both carry on as two members; the pass rule must hold either
          * way. */
-        bool fenced = (rc_a == 1 && fa && rc_b < 0) ||
-                      (rc_b == 1 && fb && rc_a < 0);
+        bool fenced =
+            (rc_a == 1 && fa && rc_b < 0) || (rc_b == 1 && fb && rc_a < 0);
         bool both = rc_a < 0 && rc_b < 0;
         printf("pd-chaos: fence: %s\n",
                fenced ? "one fenced (exit 1, reason logged), the other "
@@ -715,8 +750,7 @@ static int scenario_restore(run_t *r)
 {
         char cmd[700];
         worker_t *w = worker_add(r, "w1");
-        if (import_start(r) || import_wait(r) ||
-            worker_start(r, w, 0, NULL) ||
+        if (import_start(r) || import_wait(r) || worker_start(r, w, 0, NULL) ||
             it_wait_log(last_log(r), 0, "ready=true", 60000) ||
             wait_commits(last_log(r), 0, 3, 30000) || worker_kill(r, w))
                 return -1;
@@ -774,20 +808,20 @@ int main(int argc, char **argv)
         bool faults = !strcmp(o.scenario, "faults");
         if (run_init(&r, o.scenario, faults ? 3 : 1))
                 goto out;
-        int (*fn)(run_t *) =
-            !strcmp(o.scenario, "kill9")     ? scenario_kill9
-            : !strcmp(o.scenario, "multi")   ? scenario_multi
-            : faults                         ? scenario_faults
-            : !strcmp(o.scenario, "stall")   ? scenario_stall
-            : !strcmp(o.scenario, "fence")   ? scenario_fence
-            : !strcmp(o.scenario, "restore") ? scenario_restore
-                                             : NULL;
+        int (*fn)(run_t *) = !strcmp(o.scenario, "kill9")     ? scenario_kill9
+                             : !strcmp(o.scenario, "multi")   ? scenario_multi
+                             : faults                         ? scenario_faults
+                             : !strcmp(o.scenario, "stall")   ? scenario_stall
+                             : !strcmp(o.scenario, "fence")   ? scenario_fence
+                             : !strcmp(o.scenario, "restore") ? scenario_restore
+                                                              : NULL;
         if (!fn) {
                 usage(stderr);
                 rc = -2;
         } else if (fn(&r) || reference(r.imports)) {
-                fprintf(stderr, "pd-chaos: %s: the scenario did not run "
-                                "through (see above)\n",
+                fprintf(stderr,
+                        "pd-chaos: %s: the scenario did not run "
+                        "through (see above)\n",
                         o.scenario);
                 if (r.n_logs)
                         it_dump_log(last_log(&r), 30);

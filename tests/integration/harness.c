@@ -68,8 +68,7 @@ void it_kill_all(void)
                             children[i]) {
                                 broker_forget(children[i]);
                                 children[i] = 0;
-                        }
-                        else
+                        } else
                                 any = true;
                 }
                 if (any)
@@ -205,7 +204,12 @@ pid_t it_broker_start_n(int n_brokers, int partitions, char *bootstrap,
         snprintf(nb, sizeof(nb), "%d", n_brokers);
         snprintf(log, sizeof(log), "%s/broker.log", tmp_root);
         char *argv[] = {(char *)it_bin("pd-broker", bin, sizeof(bin)),
-                        "--default-topics", "-p", parts, "-b", nb, NULL};
+                        "--default-topics",
+                        "-p",
+                        parts,
+                        "-b",
+                        nb,
+                        NULL};
         if (pipe(out) || pipe(in))
                 return -1;
         /* Only the broker holds these ends; later children must not. */
@@ -655,7 +659,8 @@ static int read_txns(const char *const *logs, size_t n_logs, pd_arena_t *arena,
         for (size_t i = 0; i < n_logs; i++) {
                 const char **v;
                 size_t k = it_log_values(logs[i], "committed txn=", arena, &v);
-                const char **m = pd_arena_alloc(arena, (n + k + 1) * sizeof(*m));
+                const char **m =
+                    pd_arena_alloc(arena, (n + k + 1) * sizeof(*m));
                 if (!m)
                         return -1;
                 if (n)
@@ -672,8 +677,9 @@ static int read_txns(const char *const *logs, size_t n_logs, pd_arena_t *arena,
         /* Without commit lines every copy would look uncommitted and any
          * duplicate would be excused: the logs must be parsed. */
         if (!n) {
-                fprintf(stderr, "check: no 'committed txn=' line in any of "
-                                "%zu worker logs (log.level=debug?)\n",
+                fprintf(stderr,
+                        "check: no 'committed txn=' line in any of "
+                        "%zu worker logs (log.level=debug?)\n",
                         n_logs);
                 return -1;
         }
@@ -694,7 +700,8 @@ static int add_copies(it_check_t *c, const it_records_t *raw, const char *topic,
                         return -1;
                 }
                 it_copy_t *k = &c->copies[c->n_copies++];
-                k->id = plans ? out->plans[i].plan_id : out->actions[i].action_id;
+                k->id =
+                    plans ? out->plans[i].plan_id : out->actions[i].action_id;
                 k->txn = txn;
                 k->topic = topic;
                 k->partition = rec->partition;
@@ -879,7 +886,7 @@ static void compare_ids(const it_check_t *c, const char *const *ref_ids,
                         size_t n_ref_ids, it_verdict_t *v)
 {
         for (size_t i = 0, j = 0; i < c->n_ids || j < n_ref_ids;) {
-                int cmp = i == c->n_ids     ? 1
+                int cmp = i == c->n_ids    ? 1
                           : j == n_ref_ids ? -1
                                            : strcmp(c->ids[i], ref_ids[j]);
                 if (cmp < 0 && v->unexpected++ < 10)

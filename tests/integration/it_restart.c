@@ -189,8 +189,7 @@ static int teardown(void **state)
 /* The pass rule of harness.h: distinct ids equal the reference's, at
  * most one committed copy per id (lenient: r had SIGKILLed incarnations)
  * or none repeated at all, final markers equal the reference's. */
-static void compare_with_reference(const run_t *r, const char *tag,
-                                   bool kills)
+static void compare_with_reference(const run_t *r, const char *tag, bool kills)
 {
         it_outputs_t out;
         it_verdict_t v;
@@ -200,9 +199,9 @@ static void compare_with_reference(const run_t *r, const char *tag,
         assert_int_equal(it_outputs_read(r->bootstrap, g.codec, &out), 0);
         for (int i = 0; i < r->n; i++)
                 logs[i] = r->logs[i];
-        int rc = it_compare(g.codec, &g.ref_out, g.ref_ids, g.n_ref_ids, &out,
-                            logs, (size_t)r->n, kills, PARTITIONS, &g.arena,
-                            &v);
+        int rc =
+            it_compare(g.codec, &g.ref_out, g.ref_ids, g.n_ref_ids, &out, logs,
+                       (size_t)r->n, kills, PARTITIONS, &g.arena, &v);
         snprintf(line, sizeof(line), "it_restart: %s (incarnations=%d)", tag,
                  r->n);
         it_verdict_print(stderr, line, &v);
