@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -193,6 +194,9 @@ struct pd_session_s {
         const char *tracked[TRACKED_MAX];
         int64_t *written[TRACKED_MAX]; /* [partition] next offset or -1 */
         rd_kafka_resp_err_t dr_err;    /* first delivery failure in txn */
+        volatile sig_atomic_t *stop;   /* borrowed SIGTERM flag, or NULL */
+        bool assigned_once;            /* an assignment was received */
+        bool closing;                  /* in pd_session_destroy */
         char fatal[512];
 };
 
@@ -238,41 +242,129 @@ static void partitions_of(const rd_kafka_topic_partition_list_t *parts,
                 out[(*n)++] = parts->elems[i].partition;
 }
 
+static bool cooperative(rd_kafka_t *rk)
+{
+        const char *proto = rd_kafka_rebalance_protocol(rk);
+        return proto && !strcmp(proto, "COOPERATIVE");
+}
+
+static void set_fatal(pd_session_t *s, const char *why)
+{
+        if (!s->fatal[0])
+                snprintf(s->fatal, sizeof(s->fatal), "%s", why);
+}
+
+/* Applies an assignment (eager: the whole new one; cooperative: only the
+ * added partitions). */
+static void assign_apply(pd_session_t *s, rd_kafka_t *rk,
+                         rd_kafka_topic_partition_list_t *parts, bool coop)
+{
+        char why[512];
+        rd_kafka_error_t *error = NULL;
+        rd_kafka_resp_err_t kerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (coop)
+                error = rd_kafka_incremental_assign(rk, parts);
+        else
+                kerr = rd_kafka_assign(rk, parts);
+        if (error) {
+                snprintf(why, sizeof(why), "incremental_assign: %s",
+                         rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+                set_fatal(s, why);
+        } else if (kerr) {
+                snprintf(why, sizeof(why), "assign: %s",
+                         rd_kafka_err2str(kerr));
+                set_fatal(s, why);
+        }
+}
+
+static void on_assigned(pd_session_t *s, rd_kafka_t *rk,
+                        rd_kafka_topic_partition_list_t *parts,
+                        const int32_t *ids, size_t n, bool coop)
+{
+        int64_t *offsets = calloc(n + 1, sizeof(*offsets));
+        pd_err_t err = offsets ? PD_OK : PD_ERR_NOMEM;
+        s->assigned_once = true;
+        pd_log_info("kafka", "rebalance=assign protocol=%s partitions=%zu",
+                    coop ? "cooperative" : "eager", n);
+        if (s->closing)
+                err = PD_ERR_STOPPED; /* taken only to be given back */
+        for (size_t i = 0; i < n; i++)
+                pd_log_info("kafka", "partition=%d assigned=true", ids[i]);
+        /* Restore before anything is fetched (only the added partitions
+         * under the cooperative protocol), then start where the restored
+         * state ends. */
+        if (!err && s->cbs.on_assign)
+                err = s->cbs.on_assign(s->cbs.opaque, ids, n, offsets);
+        for (size_t i = 0; !err && i < n; i++)
+                if (offsets[i] >= 0)
+                        parts->elems[i].offset = offsets[i];
+        if (err && err != PD_ERR_STOPPED)
+                set_fatal(s, "restore of assigned partitions failed");
+        assign_apply(s, rk, parts, coop);
+        if (err) {
+                /* Not restored: never fetched.  A stop leaves them paused
+                 * until the consumer closes; a failure stops the worker. */
+                rd_kafka_pause_partitions(rk, parts);
+                pd_log_info("kafka", "partitions=%zu paused=true reason=%s", n,
+                            pd_err_name(err));
+        }
+        free(offsets);
+}
+
+static void on_revoked(pd_session_t *s, rd_kafka_t *rk,
+                       rd_kafka_topic_partition_list_t *parts,
+                       const int32_t *ids, size_t n, bool coop, bool lost)
+{
+        char why[256];
+        rd_kafka_error_t *error = NULL;
+        pd_log_info("kafka",
+                    "rebalance=revoke protocol=%s partitions=%zu lost=%s",
+                    coop ? "cooperative" : "eager", n, lost ? "true" : "false");
+        for (size_t i = 0; i < n; i++)
+                pd_log_info("kafka", "partition=%d revoked=true", ids[i]);
+        /* The worker commits its open batch while the partitions are still
+         * ours (or aborts it when they are lost); nothing of a revoked
+         * partition may commit after this. */
+        if (s->cbs.on_revoke &&
+            s->cbs.on_revoke(s->cbs.opaque, ids, n, lost) == PD_ERR_FATAL)
+                set_fatal(s, "commit or abort at revoke failed");
+        if (s->in_txn && pd_session_abort(s, why, sizeof(why)) == PD_ERR_FATAL)
+                set_fatal(s, why);
+        if (coop)
+                error = rd_kafka_incremental_unassign(rk, parts);
+        else
+                rd_kafka_assign(rk, NULL);
+        if (error) {
+                pd_log_warn("kafka", "incremental_unassign error=\"%s\"",
+                            rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
         pd_session_t *s = opaque;
-        int32_t *ids    = calloc((size_t)parts->cnt + 1, sizeof(*ids));
-        size_t n        = 0;
-        char why[256];
+        int32_t *ids = calloc((size_t)parts->cnt + 1, sizeof(*ids));
+        size_t n = 0;
+        bool coop = cooperative(rk);
+        if (!ids) {
+                set_fatal(s, "rebalance: out of memory");
+                return;
+        }
         partitions_of(parts, ids, &n);
-        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-                int64_t *offsets = calloc(n + 1, sizeof(*offsets));
-                pd_log_info("kafka", "rebalance=assign partitions=%zu", n);
-                /* Restore before anything is fetched, then start where the
-                 * restored state ends. */
-                if (!offsets || (s->cbs.on_assign &&
-                                 s->cbs.on_assign(s->cbs.opaque, ids, n,
-                                                  offsets))) {
-                        if (!s->fatal[0])
-                                snprintf(s->fatal, sizeof(s->fatal),
-                                         "restore of assigned partitions "
-                                         "failed");
-                } else {
-                        for (size_t i = 0; i < n; i++)
-                                if (offsets[i] >= 0)
-                                        parts->elems[i].offset = offsets[i];
-                }
-                rd_kafka_assign(rk, parts);
-                free(offsets);
-        } else {
-                pd_log_info("kafka", "rebalance=revoke partitions=%zu", n);
-                /* Nothing of a revoked partition may commit after this. */
-                if (s->in_txn)
-                        pd_session_abort(s, why, sizeof(why));
-                if (s->cbs.on_revoke)
-                        s->cbs.on_revoke(s->cbs.opaque, ids, n);
-                rd_kafka_assign(rk, NULL);
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+                on_assigned(s, rk, parts, ids, n, coop);
+        else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+                on_revoked(s, rk, parts, ids, n, coop,
+                           rd_kafka_assignment_lost(rk) != 0);
+        else {
+                /* Whatever went wrong, the partitions are not ours to
+                 * commit for any more. */
+                pd_log_error("kafka", "rebalance error=\"%s\"",
+                             rd_kafka_err2str(err));
+                on_revoked(s, rk, parts, ids, n, coop, true);
         }
         free(ids);
 }
@@ -383,11 +475,16 @@ static pd_err_t clients_new(pd_session_t *s, char *errstr, size_t errstr_size)
                                "isolation.level", "read_committed",
                                "auto.offset.reset", "earliest",
                                "enable.partition.eof", "false",
+                               /* incremental rebalances: partitions that
+                                * stay keep being processed and only the
+                                * added ones are restored */
+                               "partition.assignment.strategy",
+                               "cooperative-sticky",
                                "group.instance.id",
                                c->static_membership ? c->instance_id : "",
                                NULL};
         if (!c->static_membership)
-                cbase[12] = NULL;
+                cbase[14] = NULL;
         s->producer = client_new(s, RD_KAFKA_PRODUCER, pbase, errstr,
                                  errstr_size);
         if (!s->producer)
@@ -439,6 +536,34 @@ out:
         return err;
 }
 
+/* librdkafka before 2.3.0 asserts (abort) when a consumer with the
+ * cooperative-sticky assignor that never received an assignment is
+ * destroyed (confluentinc/librdkafka#4312, fixed by #4381): a worker
+ * SIGTERMed while it (re)joins would die with SIGABRT.  So it waits, at
+ * most 30 s, for the first assignment (taken paused and given back). */
+static void wait_first_assignment(pd_session_t *s)
+{
+        char strategy[256];
+        size_t size = sizeof(strategy);
+        if (s->assigned_once || s->fatal[0] ||
+            rd_kafka_version() >= 0x020300ff ||
+            rd_kafka_conf_get(rd_kafka_conf(s->consumer),
+                              "partition.assignment.strategy", strategy,
+                              &size) != RD_KAFKA_CONF_OK ||
+            !strstr(strategy, "cooperative-sticky"))
+                return;
+        pd_log_info("kafka",
+                    "close_wait=first_assignment reason=\"librdkafka "
+                    "%s asserts on closing before it\"",
+                    rd_kafka_version_str());
+        for (int t = 0; t < 300 && !s->assigned_once; t++) {
+                rd_kafka_message_t *rkm =
+                    rd_kafka_consumer_poll(s->consumer, 100);
+                if (rkm)
+                        rd_kafka_message_destroy(rkm); /* nothing commits */
+        }
+}
+
 void pd_session_destroy(pd_session_t *s)
 {
         char why[256];
@@ -447,6 +572,8 @@ void pd_session_destroy(pd_session_t *s)
         if (s->in_txn && !s->fatal[0])
                 pd_session_abort(s, why, sizeof(why));
         if (s->consumer) {
+                s->closing = true;
+                wait_first_assignment(s);
                 /* Leaves the group promptly (revoke runs, LeaveGroup). */
                 rd_kafka_consumer_close(s->consumer);
                 rd_kafka_destroy(s->consumer);
@@ -463,6 +590,11 @@ void pd_session_destroy(pd_session_t *s)
 int32_t pd_session_partition_cnt(const pd_session_t *s)
 {
         return s->partitions;
+}
+
+void pd_session_set_stop(pd_session_t *s, volatile sig_atomic_t *stop)
+{
+        s->stop = stop;
 }
 
 pd_err_t pd_session_poll(pd_session_t *s, int timeout_ms, pd_msg_t *msg,
@@ -576,9 +708,19 @@ static pd_err_t rewind_consumer(pd_session_t *s, char *errstr,
         pd_err_t ret            = PD_OK;
         if (!err && parts->cnt > 0)
                 err = rd_kafka_committed(s->consumer, parts, TXN_TIMEOUT_MS);
-        for (int i = 0; !err && i < parts->cnt; i++)
-                if (parts->elems[i].offset < 0)
+        for (int i = 0; !err && i < parts->cnt; i++) {
+                /* The state's offset first: the mock cluster keeps no
+                 * transactional offset commits, and with a real broker
+                 * the two are equal. */
+                int64_t o = s->cbs.resume_offset
+                                ? s->cbs.resume_offset(
+                                      s->cbs.opaque, parts->elems[i].partition)
+                                : -1;
+                if (o >= 0)
+                        parts->elems[i].offset = o;
+                else if (parts->elems[i].offset < 0)
                         parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        }
         if (!err && parts->cnt > 0) {
                 rd_kafka_error_t *error =
                     rd_kafka_seek_partitions(s->consumer, parts, -1);
@@ -751,6 +893,8 @@ typedef struct read_s {
         int64_t *next;
         bool *done;
         size_t n_done;
+        volatile sig_atomic_t *stop; /* borrowed, or NULL */
+        int64_t records;
 } read_t;
 
 /* Index of (topic, partition) in the read's layout, or -1. */
@@ -772,7 +916,24 @@ static pd_err_t read_to_eof(rd_kafka_t *rk, read_t *r,
         pd_err_t err = PD_OK;
         int idle_ms  = 0;
         size_t total = r->n_topics * r->n_parts;
+        time_t t0 = time(NULL), logged = t0;
         while (!err && r->n_done < total) {
+                if (r->stop && *r->stop) {
+                        snprintf(errstr, errstr_size,
+                                 "restore: stopped after %lld records",
+                                 (long long)r->records);
+                        err = PD_ERR_STOPPED;
+                        break;
+                }
+                if (time(NULL) - logged >= 5) {
+                        /* A long restore shows it is moving. */
+                        logged = time(NULL);
+                        pd_log_info("kafka",
+                                    "restoring=true records=%lld seconds=%lld "
+                                    "partitions_done=%zu of=%zu",
+                                    (long long)r->records,
+                                    (long long)(logged - t0), r->n_done, total);
+                }
                 rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 100);
                 if (!rkm) {
                         if ((idle_ms += 100) >= TXN_TIMEOUT_MS) {
@@ -799,6 +960,7 @@ static pd_err_t read_to_eof(rd_kafka_t *rk, read_t *r,
                                  rd_kafka_message_errstr(rkm));
                         err = PD_ERR_KAFKA;
                 } else if (x >= 0) {
+                        r->records++;
                         err = cb(opaque, (size_t)x / r->n_parts,
                                  rkm->partition, rkm->key, rkm->key_len,
                                  rkm->payload, rkm->len, rkm->offset);
@@ -819,7 +981,7 @@ pd_err_t pd_session_read_partitions(pd_session_t *s,
 {
         size_t total = n_topics * n_parts;
         read_t r = {topics, n_topics, parts, n_parts, next_offsets,
-                    calloc(total ? total : 1, sizeof(bool)), 0};
+                    calloc(total ? total : 1, sizeof(bool)), 0, s->stop, 0};
         rd_kafka_t *rk = r.done ? restore_consumer_new(s, errstr, errstr_size)
                                 : NULL;
         pd_err_t err   = PD_OK;

@@ -5,6 +5,7 @@
 #ifndef PD_KAFKA_H
 #define PD_KAFKA_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,9 +65,19 @@ typedef struct pd_session_cbs_s {
          * pd_session_poll(), before the partitions are fetched. */
         pd_err_t (*on_assign)(void *opaque, const int32_t *partitions,
                               size_t n, int64_t *offsets);
-        /* Input partitions are being revoked: drop any uncommitted work on
-         * them (the session already aborted its open transaction). */
-        void (*on_revoke)(void *opaque, const int32_t *partitions, size_t n);
+        /* Input partitions are being revoked (lost: taken away, e.g. after
+         * a session timeout, rather than handed over).  Called before they
+         * are unassigned: commit the open batch (handed over) or abort it
+         * (lost), then drop any state of those partitions.  Whatever
+         * transaction is still open on return is aborted, so no output of
+         * a revoked partition commits after the revoke.  PD_ERR_FATAL
+         * stops the worker. */
+        pd_err_t (*on_revoke)(void *opaque, const int32_t *partitions, size_t n,
+                              bool lost);
+        /* The input offset partition's committed state ends at (-1:
+         * unknown): where an aborted batch is consumed again.  The group's
+         * committed offset is used only when this is unknown. */
+        int64_t (*resume_offset)(void *opaque, int32_t partition);
 } pd_session_cbs_t;
 
 /* Checks that librdkafka accepts bootstrap.servers and every kafka.*
@@ -83,6 +94,10 @@ pd_err_t pd_session_new(const struct pd_config_s *conf,
 /* Leaves the group and destroys both clients; NULL is a no-op. */
 void pd_session_destroy(pd_session_t *session);
 int32_t pd_session_partition_cnt(const pd_session_t *session);
+/* Borrows stop (the SIGTERM flag) until destroy: a restore in progress
+ * checks it and gives up, leaving the partitions it was restoring paused,
+ * so the worker can exit promptly. */
+void pd_session_set_stop(pd_session_t *session, volatile sig_atomic_t *stop);
 
 /* Waits up to timeout_ms for one input message.  PD_OK fills msg (release
  * it with pd_session_msg_release); PD_ERR_NOT_FOUND on timeout;
@@ -128,7 +143,9 @@ int64_t pd_session_written_offset(const pd_session_t *session,
  * for topics[t], parts[i]; -1 = beginning) to their current end
  * (read_committed) with one separate, group-less consumer, calling cb for
  * every record (value NULL for a tombstone).  Fills next_offsets (same
- * layout) with the offset after the last record read. */
+ * layout) with the offset after the last record read.  PD_ERR_STOPPED
+ * when the stop flag (pd_session_set_stop) was raised before the end.
+ * Logs progress every 5 s. */
 typedef pd_err_t(pd_session_read_cb_t)(void *opaque, size_t topic_idx,
                                        int32_t partition, const void *key,
                                        size_t key_len, const void *value,

@@ -26,6 +26,8 @@ struct pd_worker_s {
         int32_t partitions;
         bool *assigned;
         size_t n_assigned;
+        int64_t *resume;     /* [partition] input offset of the committed state,
+                                -1 unknown: where an aborted batch restarts */
         int64_t assigned_ms; /* when the last assignment was restored */
 
         /* the open batch */
@@ -825,8 +827,8 @@ static pd_err_t batch_abort(pd_worker_t *w, const char *why)
         pd_log_warn("worker",
                     "batch_abort=true txn=%s/%lld messages=%d reason=\"%s\"",
                     w->incarnation, (long long)w->batch_seq, w->msgs, why);
-        pd_err_t err = pd_session_abort(w->session, aerr, sizeof(aerr));
         batch_reset(w);
+        pd_err_t err = pd_session_abort(w->session, aerr, sizeof(aerr));
         w->metrics.aborts++;
         if (err == PD_ERR_FATAL)
                 snprintf(w->errstr, sizeof(w->errstr), "%s", aerr);
@@ -891,6 +893,9 @@ static pd_err_t batch_commit(pd_worker_t *w)
         pd_log_debug("worker", "committed txn=%s/%lld messages=%d",
                      w->incarnation, (long long)w->batch_seq, w->msgs);
         w->rescore_done = w->rescore_next;
+        for (int32_t p = 0; p < w->partitions; p++)
+                if (w->pstate_dirty[p] && w->pstates[p])
+                        w->resume[p] = w->pstates[p]->input_offset;
         err = store_commit(w);
         batch_reset(w);
         if (err == PD_ERR_STORE_FULL) {
@@ -974,6 +979,8 @@ static pd_err_t restore(pd_worker_t *w, const int32_t *parts, size_t n)
         int64_t t0 = mono_ms();
         int64_t *from = calloc(2 * n + 1, sizeof(int64_t));
         int64_t *next = calloc(2 * n + 1, sizeof(int64_t));
+        /* Not ready until this ends: the partitions are not fetched. */
+        pd_log_info("worker", "restoring=true partitions=%zu", n);
         pd_err_t err = from && next ? pd_store_txn_begin(w->store, 0, &c.txn)
                                     : PD_ERR_NOMEM;
         pd_arena_init(&c.arena);
@@ -1053,11 +1060,16 @@ static pd_err_t on_assign(void *opaque, const int32_t *parts, size_t n,
                           int64_t *offsets)
 {
         pd_worker_t *w = opaque;
-        if (w->open)
-                batch_abort(w, "assignment while a batch was open");
-        pd_err_t err = restore_growing(w, parts, n);
+        /* Cooperative protocol: partitions are added while others are
+         * processed.  The restore needs the store's write transaction, so
+         * the open batch (of partitions we keep) commits first. */
+        pd_err_t err = w->open ? batch_commit(w) : PD_OK;
+        if (!err)
+                err = restore_growing(w, parts, n);
         for (size_t i = 0; i < n && !err; i++) {
                 offsets[i] = state_offset(w, parts[i]);
+                if (parts[i] >= 0 && parts[i] < w->partitions)
+                        w->resume[parts[i]] = offsets[i];
                 pd_log_info("worker", "partition=%d resume_offset=%lld",
                             parts[i], (long long)offsets[i]);
         }
@@ -1075,17 +1087,39 @@ static pd_err_t on_assign(void *opaque, const int32_t *parts, size_t n,
         return err;
 }
 
-static void on_revoke(void *opaque, const int32_t *parts, size_t n)
+static int64_t resume_offset(void *opaque, int32_t p)
 {
         pd_worker_t *w = opaque;
-        /* The session aborted the Kafka transaction; drop the store side. */
+        return p >= 0 && p < w->partitions ? w->resume[p] : -1;
+}
+
+/* Handed over: the open batch commits while its partitions are still
+ * ours, as Kafka Streams commits on revoke.  Lost (session timeout, a
+ * stall): another member may already own them, so it aborts.  Either
+ * way nothing of a revoked partition commits after this returns.  The
+ * store keeps the partitions' markers with the changelog offsets they
+ * reflect: if a partition comes back, its restore starts there. */
+static pd_err_t on_revoke(void *opaque, const int32_t *parts, size_t n,
+                          bool lost)
+{
+        pd_worker_t *w = opaque;
+        pd_err_t err = PD_OK;
+        if (w->open && !lost)
+                err = batch_commit(w);
+        else if (w->open)
+                err = batch_abort(w, "partitions lost");
         batch_reset(w);
         for (size_t i = 0; i < n; i++)
-                if (parts[i] >= 0 && parts[i] < w->partitions &&
-                    w->assigned[parts[i]]) {
-                        w->assigned[parts[i]] = false;
-                        w->n_assigned--;
+                if (parts[i] >= 0 && parts[i] < w->partitions) {
+                        w->resume[parts[i]] = -1;
+                        if (w->assigned[parts[i]]) {
+                                w->assigned[parts[i]] = false;
+                                w->n_assigned--;
+                        }
                 }
+        pd_log_info("worker", "released=%zu lost=%s assigned=%zu error=%s", n,
+                    lost ? "true" : "false", w->n_assigned, pd_err_name(err));
+        return err;
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -1158,7 +1192,7 @@ pd_err_t pd_worker_new(const pd_config_t *conf, pd_worker_t **workerp,
         w->eng.conf = &w->econf;
         w->eng.model = w->model;
         w->eng.catalog = w->catalog;
-        pd_session_cbs_t cbs = {w, on_assign, on_revoke};
+        pd_session_cbs_t cbs = {w, on_assign, on_revoke, resume_offset};
         if ((err =
                  pd_session_new(conf, &cbs, &w->session, errstr, errstr_size)))
                 goto out;
@@ -1167,8 +1201,11 @@ pd_err_t pd_worker_new(const pd_config_t *conf, pd_worker_t **workerp,
         w->assigned = calloc((size_t)w->partitions, sizeof(bool));
         w->pstate_dirty = calloc((size_t)w->partitions, sizeof(bool));
         w->pstates = calloc((size_t)w->partitions, sizeof(void *));
-        if (!w->assigned || !w->pstate_dirty || !w->pstates)
+        w->resume = malloc((size_t)w->partitions * sizeof(int64_t));
+        if (!w->assigned || !w->pstate_dirty || !w->pstates || !w->resume)
                 err = PD_ERR_NOMEM;
+        for (int32_t p = 0; !err && p < w->partitions; p++)
+                w->resume[p] = -1;
 out:
         if (err) {
                 pd_worker_destroy(w);
@@ -1254,6 +1291,7 @@ pd_err_t pd_worker_run(pd_worker_t *w, volatile sig_atomic_t *stop,
 {
         pd_err_t err = PD_OK;
         int64_t idle_since = mono_ms(), last_metrics = mono_ms();
+        pd_session_set_stop(w->session, stop);
         pd_log_info("worker", "started partitions=%d clock=%s", w->partitions,
                     w->conf->clock == PD_CLOCK_EVENT ? "event" : "wall");
         while (!*stop && !err) {
@@ -1298,6 +1336,7 @@ void pd_worker_destroy(pd_worker_t *w)
                 pd_store_txn_abort(w->txn);
         w->txn = NULL;
         rescore_clear(w);
+        w->open = false; /* the revoke at close has no batch to finish */
         pd_session_destroy(w->session);
         pd_store_close(w->store);
         pd_codec_destroy(w->codec);
@@ -1308,5 +1347,6 @@ void pd_worker_destroy(pd_worker_t *w)
         free(w->assigned);
         free(w->pstate_dirty);
         free(w->pstates);
+        free(w->resume);
         free(w);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "arena.h"
@@ -37,6 +38,16 @@ pid_t it_spawn(char *const argv[], const char *log);
 /* Starts pd-broker --default-topics -p partitions and fills bootstrap.
  * Returns its pid, or -1. */
 pid_t it_broker_start(int partitions, char *bootstrap, size_t size);
+/* The same with -b brokers (topics replicated on up to 3 of them). */
+pid_t it_broker_start_n(int brokers, int partitions, char *bootstrap,
+                        size_t size);
+/* Sends one fault command line to the broker started as pid (its stdin is
+ * kept open for this): "down B", "up B", "rtt B MS", "leader TOPIC P B",
+ * "error APIKEY CODE COUNT", "coordinator txn|group KEY B".  Fills reply
+ * with the broker's answer ("ok" or an error text).  Returns 0 when the
+ * broker answered "ok", -1 otherwise (message printed). */
+int it_broker_fault(pid_t broker, const char *cmd, char *reply,
+                    size_t reply_size);
 
 /* The worker's command line: the fixed options plus up to 12 extra
  * "key=value" properties (NULL-terminated). */
@@ -59,6 +70,9 @@ pid_t it_worker_start(const it_worker_t *w);
 /* Waits up to timeout_ms for pid.  Returns its exit code, 128+signal when
  * killed by a signal, or -1 on timeout (the child is then SIGKILLed). */
 int it_wait(pid_t pid, int timeout_ms);
+/* Without waiting: pid's exit code (as it_wait) once it has ended, -1
+ * while it runs. */
+int it_poll(pid_t pid);
 /* Sends sig to pid (a recorded child). */
 void it_signal(pid_t pid, int sig);
 /* SIGTERM every recorded child, SIGKILL what is left after 3 s. */
@@ -155,5 +169,61 @@ int64_t it_ms(int y, int mo, int d, int h, int mi);
  * assignment (after the restore), never before it holds partitions, so the
  * limit only has to cover a pause in fetching, not the group join. */
 #define IT_IDLE_MS 3000
+
+/* ---- the pass rule --------------------------------------------------------
+ * Every plan and action carries pd.txn = "<incarnation>/<batch>", and
+ * every worker incarnation logs (at debug level, into its own file) each
+ * transaction it committed.  The embedded broker has no transaction
+ * semantics (an aborted or killed transaction's records stay visible), so
+ * the rule tells those leftovers apart exactly:
+ *  - the distinct output ids equal the reference run's;
+ *  - every output record carries pd.txn;
+ *  - of the copies of one id, at most one comes from a committed
+ *    transaction (lenient: kills or aborts happened) or, strict, every
+ *    copy is committed and no id repeats;
+ *  - the latest changelog record of every customer equals the reference
+ *    (a project-manager-only difference is excused on partitions with
+ *    changelog records of uncommitted transactions, see harness.c). */
+
+typedef struct it_copy_s it_copy_t;
+
+typedef struct it_check_s {
+        const char **txns; /* committed transactions, sorted */
+        size_t n_txns;
+        it_copy_t *copies; /* sorted by id, then txn */
+        size_t n_copies;
+        const char **ids; /* distinct, sorted */
+        size_t n_ids;
+        size_t extra_copies;       /* copies beyond the first of an id */
+        size_t uncommitted_single; /* ids written once, uncommitted */
+        size_t bad_ids;            /* ids breaking the rule */
+} it_check_t;
+
+typedef struct it_verdict_s {
+        size_t records, distinct_ids, missing, unexpected;
+        size_t duplicates; /* excused copies (uncommitted transactions) */
+        size_t bad_ids;    /* ids with more than one committed copy, or
+                              any repeat when strict */
+        size_t uncommitted_single, committed_txns;
+        size_t markers, ref_markers, markers_differ, markers_pm_only;
+        size_t changelog_records, torn_records;
+} it_verdict_t;
+
+/* Judges the copies of out's output ids by the commit lines of the given
+ * worker logs (arena-owned results in c).  Returns 0, or -1 when the rule
+ * is broken or the logs hold no commit line (reasons printed). */
+int it_check_copies(const char *const *logs, size_t n_logs,
+                    const it_outputs_t *out, bool lenient, pd_arena_t *arena,
+                    it_check_t *c);
+/* The whole pass rule: out (read after the run) against the reference
+ * ref with its sorted distinct ids.  Fills v; returns 0 when it passes,
+ * -1 otherwise (reasons printed to stderr). */
+int it_compare(pd_codec_t *codec, const it_outputs_t *ref,
+               const char *const *ref_ids, size_t n_ref_ids,
+               const it_outputs_t *out, const char *const *logs, size_t n_logs,
+               bool lenient, int32_t partitions, pd_arena_t *arena,
+               it_verdict_t *v);
+/* One line with every figure of v. */
+void it_verdict_print(FILE *fp, const char *tag, const it_verdict_t *v);
 
 #endif

@@ -1,6 +1,7 @@
 /* Integration: a worker stopped (SIGTERM), killed (SIGKILL) or stripped of
  * its store mid-stream and restarted ends with exactly the outputs and
- * markers of an uninterrupted run of the same input.
+ * markers of an uninterrupted run of the same input (the pass rule lives
+ * in harness.c, shared with pd-chaos).
  *
  * The embedded broker (librdkafka's mock cluster) has no transaction
  * semantics: an uncommitted transaction's records stay visible to
@@ -185,360 +186,28 @@ static int teardown(void **state)
         return 0;
 }
 
-/* One plan or action record: its id and the transaction that wrote it. */
-typedef struct copy_s {
-        const char *id;
-        const char *txn; /* pd.txn */
-        const char *topic;
-        int32_t partition;
-        int64_t offset;
-} copy_t;
-
-typedef struct check_s {
-        const char **txns; /* committed transactions, sorted */
-        size_t n_txns;
-        copy_t *copies; /* sorted by id, then txn */
-        size_t n_copies;
-        const char **ids; /* distinct, sorted */
-        size_t n_ids;
-        size_t extra_copies;       /* copies beyond the first of an id */
-        size_t uncommitted_single; /* ids written once, uncommitted */
-} check_t;
-
-static int cmp_copy(const void *a, const void *b)
-{
-        const copy_t *x = a, *y = b;
-        int c = strcmp(x->id, y->id);
-        return c ? c : strcmp(x->txn, y->txn);
-}
-
-static int cmp_cstr(const void *a, const void *b)
-{
-        return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static bool committed(const check_t *c, const char *txn)
-{
-        return bsearch(&txn, c->txns, c->n_txns, sizeof(*c->txns), cmp_cstr) !=
-               NULL;
-}
-
-/* The transactions every incarnation of r logged as committed.  A kill
- * between a commit and its log line would make that transaction look
- * uncommitted: the rule would then be lenient, never wrongly strict. */
-static void read_txns(const run_t *r, check_t *c)
-{
-        const char **all = NULL;
-        size_t n = 0;
-        for (int i = 0; i < r->n; i++) {
-                const char **v;
-                size_t k =
-                    it_log_values(r->logs[i], "committed txn=", &g.arena, &v);
-                const char **m =
-                    pd_arena_alloc(&g.arena, (n + k + 1) * sizeof(*m));
-                assert_non_null(m);
-                if (n)
-                        memcpy(m, all, n * sizeof(*m));
-                if (k)
-                        memcpy(m + n, v, k * sizeof(*m));
-                all = m;
-                n += k;
-        }
-        qsort(all, n, sizeof(*all), cmp_cstr);
-        c->txns = all;
-        c->n_txns = n;
-        /* Without commit lines every copy would look uncommitted and any
-         * duplicate would be excused: the log must be parsed. */
-        if (!n)
-                fail_msg("no 'committed txn=' line in any worker log "
-                         "(log.level=debug?)");
-}
-
-static void add_copies(check_t *c, const it_records_t *raw, const char *topic,
-                       const char *(*id_of)(const it_outputs_t *, size_t),
-                       const it_outputs_t *out)
-{
-        for (size_t i = 0; i < raw->n; i++) {
-                const it_record_t *rec = &raw->v[i];
-                const char *txn = pd_kvs_get(&rec->headers, "pd.txn");
-                if (!txn || !*txn)
-                        fail_msg("%s record at partition %d offset %lld has "
-                                 "no pd.txn header",
-                                 topic, rec->partition, (long long)rec->offset);
-                copy_t *k = &c->copies[c->n_copies++];
-                k->id = id_of(out, i);
-                k->txn = txn;
-                k->topic = topic;
-                k->partition = rec->partition;
-                k->offset = rec->offset;
-        }
-}
-
-static const char *plan_id_of(const it_outputs_t *out, size_t i)
-{
-        return out->plans[i].plan_id;
-}
-
-static const char *action_id_of(const it_outputs_t *out, size_t i)
-{
-        return out->actions[i].action_id;
-}
-
-static void show_copies(const check_t *c, size_t from, size_t to)
-{
-        for (size_t i = from; i < to; i++)
-                fprintf(stderr,
-                        "it_restart:   %s %s partition=%d offset=%lld "
-                        "pd.txn=%s (%s)\n",
-                        c->copies[i].id, c->copies[i].topic,
-                        c->copies[i].partition, (long long)c->copies[i].offset,
-                        c->copies[i].txn,
-                        committed(c, c->copies[i].txn) ? "committed"
-                                                       : "never committed");
-}
-
-/* Checks the copies of every output id of r.  kills: r had SIGKILLed
- * incarnations, whose uncommitted copies the mock cluster shows (they
- * are excused, at most one committed copy per id); otherwise every copy
- * must be committed and no id may repeat. */
-static void check_outputs(const run_t *r, const it_outputs_t *out, bool kills,
-                          check_t *c)
-{
-        memset(c, 0, sizeof(*c));
-        read_txns(r, c);
-        size_t n = out->n_plans + out->n_actions;
-        c->copies = pd_arena_alloc(&g.arena, (n + 1) * sizeof(*c->copies));
-        c->ids = pd_arena_alloc(&g.arena, (n + 1) * sizeof(*c->ids));
-        assert_non_null(c->copies);
-        assert_non_null(c->ids);
-        add_copies(c, &out->plans_raw, "customer.plans", plan_id_of, out);
-        add_copies(c, &out->actions_raw, "customer.actions", action_id_of, out);
-        qsort(c->copies, c->n_copies, sizeof(*c->copies), cmp_copy);
-        int bad = 0;
-        for (size_t i = 0, j; i < c->n_copies; i = j) {
-                size_t n_committed = 0;
-                for (j = i; j < c->n_copies &&
-                            !strcmp(c->copies[j].id, c->copies[i].id);
-                     j++)
-                        n_committed += committed(c, c->copies[j].txn);
-                c->ids[c->n_ids++] = c->copies[i].id;
-                if (j - i > 1)
-                        c->extra_copies += j - i - 1;
-                else if (!n_committed)
-                        c->uncommitted_single++;
-                const char *why =
-                    n_committed > 1 ? "written by more than one committed "
-                                      "transaction (a real duplicate)"
-                    : !kills && j - i > 1 ? "written twice without any SIGKILL"
-                    : !kills && n_committed < j - i
-                        ? "written by a transaction that did not commit "
-                          "without any SIGKILL"
-                        : NULL;
-                if (why) {
-                        fprintf(stderr, "it_restart: output id %s %s:\n",
-                                c->copies[i].id, why);
-                        show_copies(c, i, j);
-                        bad++;
-                }
-        }
-        if (bad)
-                fail_msg("%d output ids break the exactly-once rule", bad);
-}
-
-/* One line per marker field of rec (decoded), into buf. */
-static void describe_marker(const it_record_t *rec, char *buf, size_t size)
-{
-        char why[256];
-        pd_marker_t m;
-        size_t o = 0;
-#define OUT(...)                                                               \
-        do {                                                                   \
-                if (o < size)                                                  \
-                        o += (size_t)snprintf(buf + o, size - o, __VA_ARGS__); \
-        } while (0)
-        buf[0] = '\0';
-        if (!rec || !rec->value) {
-                OUT("%s\n", rec ? "tombstone" : "absent");
-                return;
-        }
-        if (pd_codec_marker_decode(g.codec, rec->value, rec->len, &g.arena, &m,
-                                   why, sizeof(why))) {
-                OUT("undecodable: %s\n", why);
-                return;
-        }
-        OUT("partition %d offset %lld len %zu pd.txn %s\n", rec->partition,
-            (long long)rec->offset, rec->len,
-            pd_kvs_get(&rec->headers, "pd.txn")
-                ? pd_kvs_get(&rec->headers, "pd.txn")
-                : "-");
-        for (int a = 0; a < PD_AXIS__CNT; a++)
-                OUT("axis.%s %.6f\n", pd_axis_name((pd_axis_t)a), m.axis[a]);
-        OUT("dominant %s margin %.6f stage %s\n", pd_axis_name(m.dominant),
-            m.margin, pd_stage_name(m.stage));
-        for (size_t i = 0; i < m.n_evidence; i++)
-                OUT("evidence.%zu %s %s %.6f %lld\n", i, m.evidence[i].signal,
-                    pd_axis_name(m.evidence[i].axis), m.evidence[i].weight,
-                    (long long)m.evidence[i].at);
-        OUT("plan %s %s pm %s started %lld\n", m.plan_id ? m.plan_id : "-",
-            m.plan_template ? m.plan_template : "-",
-            m.project_manager ? m.project_manager : "-",
-            (long long)m.plan_started_at);
-        for (size_t i = 0; i < m.n_milestones; i++)
-                OUT("milestone.%zu due %lld fired %d\n", i,
-                    (long long)m.milestones[i].due_at, m.milestones[i].fired);
-        OUT("close_at %lld next_slot %d next_survey_at %lld last_survey_at "
-            "%lld surveys_sent %d n_surveys %zu\n",
-            (long long)m.close_at, m.next_slot, (long long)m.next_survey_at,
-            (long long)m.last_survey_at, m.surveys_sent, m.n_surveys);
-        for (size_t i = 0; i < m.n_renewals; i++)
-                OUT("renewal.%zu %s %lld leads_fired %d\n", i,
-                    m.renewals[i].contract_id,
-                    (long long)m.renewals[i].renewal_date,
-                    m.renewals[i].leads_fired);
-        OUT("events %d deals %d tickets %d n_event_ids %zu created %lld "
-            "updated %lld\n",
-            m.events, m.deals, m.tickets, m.n_event_ids,
-            (long long)m.created_at, (long long)m.updated_at);
-#undef OUT
-}
-
-/* True when the markers want and got are equal but for the project
- * manager (both decode; compared re-encoded without it). */
-static bool equal_but_pm(const it_record_t *want, const it_record_t *got)
-{
-        char why[256];
-        pd_marker_t a, b;
-        pd_buf_t ba, bb;
-        bool eq = false;
-        if (!want->value || !got->value ||
-            pd_codec_marker_decode(g.codec, want->value, want->len, &g.arena,
-                                   &a, why, sizeof(why)) ||
-            pd_codec_marker_decode(g.codec, got->value, got->len, &g.arena, &b,
-                                   why, sizeof(why)))
-                return false;
-        a.project_manager = b.project_manager = "-";
-        pd_buf_init(&ba);
-        pd_buf_init(&bb);
-        if (!pd_codec_marker_encode(g.codec, &a, &ba) &&
-            !pd_codec_marker_encode(g.codec, &b, &bb))
-                eq = ba.len == bb.len && !memcmp(ba.data, bb.data, ba.len);
-        pd_buf_term(&ba);
-        pd_buf_term(&bb);
-        return eq;
-}
-
-/* Prints the fields in which the final marker got differs from want. */
-static void show_marker_diff(const it_record_t *want, const it_record_t *got)
-{
-        static char a[16384], b[16384];
-        describe_marker(want, a, sizeof(a));
-        describe_marker(got, b, sizeof(b));
-        fprintf(stderr,
-                "it_restart: marker of %s differs (- reference, + run):\n",
-                want->key);
-        char *sa = NULL, *sb = NULL;
-        char *la = strtok_r(a, "\n", &sa), *lb = strtok_r(b, "\n", &sb);
-        for (; la || lb;
-             la = strtok_r(NULL, "\n", &sa), lb = strtok_r(NULL, "\n", &sb)) {
-                if (la && lb && !strcmp(la, lb))
-                        continue;
-                fprintf(stderr, "it_restart:   - %s\n", la ? la : "");
-                fprintf(stderr, "it_restart:   + %s\n", lb ? lb : "");
-        }
-}
-
-/* The distinct ids of r equal the reference's, the copies follow the rule
- * of check_outputs, and the final markers equal the reference's. */
+/* The pass rule of harness.h: distinct ids equal the reference's, at
+ * most one committed copy per id (lenient: r had SIGKILLed incarnations)
+ * or none repeated at all, final markers equal the reference's. */
 static void compare_with_reference(const run_t *r, const char *tag, bool kills)
 {
         it_outputs_t out;
-        check_t c;
+        it_verdict_t v;
+        const char *logs[STARTS_MAX];
+        char line[64];
         assert_non_null(g.ref_ids);
         assert_int_equal(it_outputs_read(r->bootstrap, g.codec, &out), 0);
-        check_outputs(r, &out, kills, &c);
-        int missing = 0, unexpected = 0;
-        for (size_t i = 0, j = 0; i < c.n_ids || j < g.n_ref_ids;) {
-                int cmp = i == c.n_ids       ? 1
-                          : j == g.n_ref_ids ? -1
-                                             : strcmp(c.ids[i], g.ref_ids[j]);
-                if (cmp < 0 && unexpected++ < 10)
-                        fprintf(stderr,
-                                "it_restart: output id %s not in the "
-                                "reference\n",
-                                c.ids[i]);
-                if (cmp > 0 && missing++ < 10)
-                        fprintf(stderr, "it_restart: output id %s missing\n",
-                                g.ref_ids[j]);
-                i += cmp <= 0;
-                j += cmp >= 0;
-        }
-        if (missing || unexpected)
-                fail_msg("%d output ids missing, %d not in the reference",
-                         missing, unexpected);
-        /* On the mock a killed transaction's changelog records stay
-         * visible too, but the latest record of a customer is the state
-         * after the last clean run. */
-        /* Torn transactions: changelog records of a transaction that
-         * never committed.  On a real broker they are invisible; on the
-         * mock a restore applies them, and where the kill fell between
-         * the markers and the partition state (PM loads) of a batch, the
-         * restored PM loads are off: a close fired by a timer is visible
-         * in the marker but its pd_planner_release is lost (or a sale's
-         * load_add, when its event is then skipped as a duplicate).  Later
-         * plans on that partition may then get another project manager.
-         * Only that difference is excused, only on such a partition. */
-        bool torn[PARTITIONS] = {false};
-        size_t torn_records = 0;
-        for (size_t i = 0; i < out.persona.n; i++) {
-                const it_record_t *rec = &out.persona.v[i];
-                const char *txn = pd_kvs_get(&rec->headers, "pd.txn");
-                if (!txn)
-                        fail_msg("customer.persona record at partition %d "
-                                 "offset %lld has no pd.txn header",
-                                 rec->partition, (long long)rec->offset);
-                if (!committed(&c, txn) && rec->partition >= 0 &&
-                    rec->partition < PARTITIONS) {
-                        torn[rec->partition] = true;
-                        torn_records++;
-                }
-        }
-        if (!kills && torn_records)
-                fail_msg("%zu changelog records of uncommitted transactions "
-                         "without any SIGKILL",
-                         torn_records);
-        assert_int_equal(out.n_latest, g.ref_out.n_latest);
-        int differ = 0, pm_only = 0;
-        for (size_t i = 0; i < g.ref_out.n_latest; i++) {
-                const it_record_t *want = g.ref_out.latest[i];
-                const it_record_t *got = it_outputs_marker(&out, want->key);
-                if (got && got->partition == want->partition &&
-                    got->len == want->len &&
-                    (!want->len || !memcmp(got->value, want->value, want->len)))
-                        continue;
-                if (got && got->partition == want->partition &&
-                    torn[want->partition] && equal_but_pm(want, got)) {
-                        if (pm_only++ < 3)
-                                show_marker_diff(want, got);
-                        continue;
-                }
-                if (differ++ < 5)
-                        show_marker_diff(want, got);
-        }
-        if (differ)
-                fail_msg("%d of %zu final markers differ from the reference",
-                         differ, g.ref_out.n_latest);
-        fprintf(stderr,
-                "it_restart: %s: records=%zu distinct_ids=%zu "
-                "duplicates=%zu (excused: copies of transactions that never "
-                "committed, visible on the mock) single_uncommitted=%zu "
-                "committed_txns=%zu incarnations=%d markers=%zu "
-                "changelog_records=%zu torn_changelog_records=%zu "
-                "markers_differing_only_in_pm=%d (excused: torn "
-                "partitions)\n",
-                tag, c.n_copies, c.n_ids, c.extra_copies, c.uncommitted_single,
-                c.n_txns, r->n, out.n_latest, out.persona.n, torn_records,
-                pm_only);
+        for (int i = 0; i < r->n; i++)
+                logs[i] = r->logs[i];
+        int rc =
+            it_compare(g.codec, &g.ref_out, g.ref_ids, g.n_ref_ids, &out, logs,
+                       (size_t)r->n, kills, PARTITIONS, &g.arena, &v);
+        snprintf(line, sizeof(line), "it_restart: %s (incarnations=%d)", tag,
+                 r->n);
+        it_verdict_print(stderr, line, &v);
         it_outputs_free(&out);
+        if (rc)
+                fail_msg("%s: the pass rule is broken (see above)", tag);
 }
 
 /* The uninterrupted run everything else is compared with. */
@@ -559,8 +228,13 @@ static void test_reference(void **state)
                          0);
         /* Strict: every copy committed (this also proves the commit lines
          * and the pd.txn headers are read), no id twice. */
-        check_t c;
-        check_outputs(&g.ref, &g.ref_out, false, &c);
+        it_check_t c;
+        const char *logs[STARTS_MAX];
+        for (int i = 0; i < g.ref.n; i++)
+                logs[i] = g.ref.logs[i];
+        assert_int_equal(it_check_copies(logs, (size_t)g.ref.n, &g.ref_out,
+                                         false, &g.arena, &c),
+                         0);
         assert_int_equal(c.n_ids, c.n_copies);
         g.ref_ids = c.ids;
         g.n_ref_ids = c.n_ids;
