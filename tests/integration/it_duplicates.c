@@ -442,9 +442,19 @@ static size_t path_free_ids(const it_outputs_t *out, const char ***idsp)
         assert_non_null(ids);
         for (size_t i = 0; i < out->n_plans; i++)
                 ids[n++] = out->plans[i].plan_id;
-        for (size_t i = 0; i < out->n_actions; i++)
-                if (out->actions[i].kind != PD_ACT_PERSONA_CHANGED)
-                        ids[n++] = out->actions[i].action_id;
+        for (size_t i = 0; i < out->n_actions; i++) {
+                const pd_action_t *a = &out->actions[i];
+                const char *topic    = pd_kvs_get(&a->params, "topic");
+                /* Decided on arrival: a persona change depends on the
+                 * path, and a detractor answer that arrives after a later
+                 * answer to the same survey is already superseded, so it
+                 * escalates nothing. */
+                if (a->kind == PD_ACT_PERSONA_CHANGED ||
+                    (a->kind == PD_ACT_NOTIFY_LEADER && topic &&
+                     !strcmp(topic, "detractor_escalation")))
+                        continue;
+                ids[n++] = a->action_id;
+        }
         qsort(ids, n, sizeof(*ids), cmp_str);
         *idsp = ids;
         return n;
