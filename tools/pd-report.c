@@ -68,9 +68,9 @@ static int on_action(void *opaque, const pd_kafka_record_t *rec)
         report_t *r = opaque;
         pd_action_t a;
         pd_arena_reset(&r->arena);
-        if (!rec->value || pd_codec_action_decode(r->codec, rec->value,
-                                                  rec->len, &r->arena, &a,
-                                                  NULL, 0)) {
+        if (!rec->value ||
+            pd_codec_action_decode(r->codec, rec->value, rec->len, &r->arena,
+                                   &a, NULL, 0)) {
                 r->undecodable++;
                 return 0;
         }
@@ -97,11 +97,11 @@ static int on_action(void *opaque, const pd_kafka_record_t *rec)
 
 static int on_dlq(void *opaque, const pd_kafka_record_t *rec)
 {
-        report_t *r     = opaque;
-        const char *cls = pd_kvs_get(rec->headers,
-                                     "__connect.errors.exception.class.name");
-        const char *msg = pd_kvs_get(rec->headers,
-                                     "__connect.errors.exception.message");
+        report_t *r = opaque;
+        const char *cls =
+            pd_kvs_get(rec->headers, "__connect.errors.exception.class.name");
+        const char *msg =
+            pd_kvs_get(rec->headers, "__connect.errors.exception.message");
         bump(r->dlq, cls ? cls : "(no header)");
         if (msg && json_object_size(r->dlq_reasons) < 20)
                 bump(r->dlq_reasons, msg);
@@ -131,8 +131,7 @@ static void print_text(report_t *r)
         print_counts("leader notifications by topic", r->leader);
         print_counts("tickets by queue", r->queues);
         print_counts("dead letters by class", r->dlq);
-        print_counts("dead-letter reasons (up to 20 distinct)",
-                     r->dlq_reasons);
+        print_counts("dead-letter reasons (up to 20 distinct)", r->dlq_reasons);
         printf("output records: %lld, repeated ids: %lld, undecodable: %lld\n",
                (long long)r->records, (long long)r->repeated,
                (long long)r->undecodable);
@@ -161,6 +160,11 @@ int main(int argc, char **argv)
         int as_json_out = 0, ret = 1;
         char errstr[512];
         for (int i = 1; i < argc; i++) {
+                if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                        printf("usage: pd-report -b BOOTSTRAP [--json] "
+                               "[--plans T] [--actions T] [--dlq T]\n");
+                        return 0;
+                }
                 if (!strcmp(argv[i], "-b") && i + 1 < argc)
                         bs = argv[++i];
                 else if (!strcmp(argv[i], "--json"))

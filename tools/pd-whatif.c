@@ -33,14 +33,14 @@ static const char *col_name(int i)
         return i == PD_WHATIF_NONE ? "none" : pd_axis_name((pd_axis_t)i);
 }
 
-static int usage(void)
+static int usage(FILE *fp, int ret)
 {
-        fprintf(stderr,
+        fprintf(fp,
                 "usage: pd-whatif --candidate FILE [--model FILE] "
                 "[--examples N] [--json]\n"
                 "                 (--data DIR [--datasets LIST] | --sample N "
                 "| -b BOOTSTRAP [--topic T])\n");
-        return 2;
+        return ret;
 }
 
 static int parse(int argc, char **argv, opts_t *o)
@@ -308,8 +308,10 @@ int main(int argc, char **argv)
         char errstr[1024];
         size_t undecodable = 0;
         int ret = 1;
+        if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+                return usage(stdout, 0);
         if (parse(argc, argv, &o))
-                return usage();
+                return usage(stderr, 2);
         if (pd_model_load(o.model, &cur, errstr, sizeof(errstr)) ||
             pd_model_load(o.candidate, &cand, errstr, sizeof(errstr))) {
                 fprintf(stderr, "pd-whatif: %s\n", errstr);

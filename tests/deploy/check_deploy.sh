@@ -70,6 +70,24 @@ while read -r srcs; do
 done < <(sed -n 's/^COPY \([^-][^ ]*\( [^ ]*\)*\) [^ ]*$/\1/p' "$dep/Dockerfile")
 [ "$missing" = 0 ] && ok "Dockerfile: COPY sources exist" || bad "Dockerfile: COPY sources exist"
 
+# ---- Dockerfile: the builder stage on a tree of only what it copies
+# (no tests/, no cmocka needed) configures and builds its two targets.
+: > "$tmp/out"
+mkdir -p "$tmp/ctx"
+while read -r srcs; do
+        for s in $srcs; do
+                [ -e "$src/$s" ] && cp -r "$src/$s" "$tmp/ctx/"
+        done
+done < <(sed -n 's/^COPY \([^-][^ ]*\( [^ ]*\)*\) [^ ]*$/\1/p' "$dep/Dockerfile")
+cmake_args=$(sed -n 's/^RUN cmake -S \/src -B \/build \(.*\) \\$/\1/p' "$dep/Dockerfile")
+# shellcheck disable=SC2086 # the Dockerfile's own words
+if cmake -S "$tmp/ctx" -B "$tmp/ctx-build" $cmake_args > "$tmp/out" 2>&1 &&
+        cmake --build "$tmp/ctx-build" --target persona-dna pd-inspect -j "$(nproc)" >> "$tmp/out" 2>&1; then
+        ok "Dockerfile: the builder's tree ($cmake_args) builds persona-dna and pd-inspect"
+else
+        bad "Dockerfile: the builder's tree ($cmake_args) builds persona-dna and pd-inspect"
+fi
+
 # ---- Kubernetes
 check "k8s: every manifest parses as YAML" yaml '
 import glob
