@@ -70,7 +70,7 @@ static void remember_deal(pd_marker_t *m, const char *deal_id)
         m->deal_ids[m->n_deal_ids++] = deal_id;
 }
 
-static bool seen(const pd_marker_t *m, const char *event_id)
+bool pd_engine_event_seen(const pd_marker_t *m, const char *event_id)
 {
         for (size_t i = 0; i < m->n_event_ids; i++)
                 if (!strcmp(m->event_ids[i], event_id))
@@ -78,7 +78,7 @@ static bool seen(const pd_marker_t *m, const char *event_id)
         return false;
 }
 
-static void remember(pd_marker_t *m, const char *event_id)
+void pd_engine_event_remember(pd_marker_t *m, const char *event_id)
 {
         if (m->n_event_ids == PD_MARKER_EVENT_IDS_MAX) {
                 memmove(&m->event_ids[0], &m->event_ids[1],
@@ -756,7 +756,7 @@ pd_err_t pd_engine_apply(const pd_engine_t *eng, pd_marker_t *m,
                 m->updated_at  = ev->occurred_at;
                 m->stage       = PD_STAGE_PROSPECT;
                 m->next_slot   = 1;
-        } else if (seen(m, ev->event_id)) {
+        } else if (pd_engine_event_seen(m, ev->event_id)) {
                 *result = PD_APPLY_DUPLICATE;
                 return PD_OK;
         } else if (ev->kind == PD_EV_SALE_CLOSED && deal_seen(m, ev)) {
@@ -780,7 +780,7 @@ pd_err_t pd_engine_apply(const pd_engine_t *eng, pd_marker_t *m,
                 err = dispatch(eng, m, ps, ev, arena, out);
         if (err)
                 return err;
-        remember(m, ev->event_id);
+        pd_engine_event_remember(m, ev->event_id);
         m->events++;
         if (ev->occurred_at > m->updated_at)
                 m->updated_at = ev->occurred_at;
