@@ -249,6 +249,29 @@ pid_t it_broker_start(int partitions, char *bootstrap, size_t size)
         return it_broker_start_n(1, partitions, bootstrap, size);
 }
 
+int it_setup(int partitions, char *bootstrap, size_t size,
+             pd_arena_t *arena, pd_codec_t **codec)
+{
+        char errstr[512];
+        if (it_init())
+                return -1;
+        if (bootstrap && it_broker_start(partitions, bootstrap, size) < 0)
+                return -1;
+        pd_arena_init(arena);
+        if (pd_codec_new(NULL, codec, errstr, sizeof(errstr))) {
+                fprintf(stderr, "it: codec: %s\n", errstr);
+                return -1;
+        }
+        return 0;
+}
+
+void it_teardown(pd_arena_t *arena, pd_codec_t *codec)
+{
+        it_kill_all();
+        pd_codec_destroy(codec);
+        pd_arena_term(arena);
+}
+
 int it_broker_fault(pid_t broker, const char *cmd, char *reply,
                     size_t reply_size)
 {

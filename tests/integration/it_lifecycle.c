@@ -226,13 +226,9 @@ static int cmp_time(const void *a, const void *b)
 
 static int setup(void **state)
 {
-        char errstr[512];
         (void)state;
-        if (it_init() ||
-            it_broker_start(PARTITIONS, g.bootstrap, sizeof(g.bootstrap)) < 0)
-                return -1;
-        pd_arena_init(&g.arena);
-        if (pd_codec_new(NULL, &g.codec, errstr, sizeof(errstr)))
+        if (it_setup(PARTITIONS, g.bootstrap, sizeof(g.bootstrap), &g.arena,
+                     &g.codec))
                 return -1;
         for (int c = 0; c < N_CUST; c++)
                 lifecycle(c);
@@ -248,9 +244,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         (void)state;
-        it_kill_all();
-        pd_codec_destroy(g.codec);
-        pd_arena_term(&g.arena);
+        it_teardown(&g.arena, g.codec);
         return 0;
 }
 

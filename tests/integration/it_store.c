@@ -117,22 +117,16 @@ static int run_worker(run_t *r, const char *x1, const char *x2)
 
 static int setup(void **state)
 {
-        char errstr[512];
         (void)state;
-        if (it_init())
-                return -1;
-        pd_arena_init(&g.arena);
-        return pd_codec_new(NULL, &g.codec, errstr, sizeof(errstr)) ? -1 : 0;
+        return it_setup(0, NULL, 0, &g.arena, &g.codec);
 }
 
 static int teardown(void **state)
 {
         (void)state;
-        it_kill_all();
         if (g.ref_out.persona.v)
                 it_outputs_free(&g.ref_out);
-        pd_codec_destroy(g.codec);
-        pd_arena_term(&g.arena);
+        it_teardown(&g.arena, g.codec);
         return 0;
 }
 
