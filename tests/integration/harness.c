@@ -451,6 +451,32 @@ size_t it_log_values(const char *path, const char *needle, pd_arena_t *arena,
         return n;
 }
 
+int it_logs_values(const char *const *logs, size_t n_logs, const char *needle,
+                   pd_arena_t *arena, const char ***valsp, size_t *np)
+{
+        const char **all = NULL;
+        size_t n = 0;
+        for (size_t i = 0; i < n_logs; i++) {
+                const char **v;
+                size_t k = it_log_values(logs[i], needle, arena, &v);
+                const char **m =
+                    pd_arena_alloc(arena, (n + k + 1) * sizeof(*m));
+                if (!m)
+                        return -1;
+                if (n)
+                        memcpy(m, all, n * sizeof(*m));
+                if (k)
+                        memcpy(m + n, v, k * sizeof(*m));
+                all = m;
+                n += k;
+        }
+        if (n)
+                qsort(all, n, sizeof(*all), cmp_cstr);
+        *valsp = all;
+        *np = n;
+        return 0;
+}
+
 /* ---- producing ---------------------------------------------------------- */
 
 int it_produce_event(pd_kafka_producer_t *producer, pd_codec_t *codec,
@@ -656,15 +682,6 @@ int64_t it_ms(int y, int mo, int d, int h, int mi)
 
 /* ---- the pass rule ------------------------------------------------------- */
 
-/* One plan or action record: its id and the transaction that wrote it. */
-struct it_copy_s {
-        const char *id;
-        const char *txn; /* pd.txn */
-        const char *topic;
-        int32_t partition;
-        int64_t offset;
-};
-
 static int cmp_copy(const void *a, const void *b)
 {
         const it_copy_t *x = a, *y = b;
@@ -684,25 +701,10 @@ static bool committed(const it_check_t *c, const char *txn)
 static int read_txns(const char *const *logs, size_t n_logs, pd_arena_t *arena,
                      it_check_t *c)
 {
-        const char **all = NULL;
-        size_t n = 0;
-        for (size_t i = 0; i < n_logs; i++) {
-                const char **v;
-                size_t k = it_log_values(logs[i], "committed txn=", arena, &v);
-                const char **m =
-                    pd_arena_alloc(arena, (n + k + 1) * sizeof(*m));
-                if (!m)
-                        return -1;
-                if (n)
-                        memcpy(m, all, n * sizeof(*m));
-                if (k)
-                        memcpy(m + n, v, k * sizeof(*m));
-                all = m;
-                n += k;
-        }
-        if (n)
-                qsort(all, n, sizeof(*all), cmp_cstr);
-        c->txns = all;
+        size_t n;
+        if (it_logs_values(logs, n_logs, "committed txn=", arena, &c->txns,
+                           &n))
+                return -1;
         c->n_txns = n;
         /* Without commit lines every copy would look uncommitted and any
          * duplicate would be excused: the logs must be parsed. */

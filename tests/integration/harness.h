@@ -100,6 +100,11 @@ void it_dump_log(const char *path, int lines);
 size_t it_log_values(const char *path, const char *needle, pd_arena_t *arena,
                      const char ***valsp);
 
+/* it_log_values over every file of logs, merged and sorted (arena-owned).
+ * Returns 0, or -1 when out of memory. */
+int it_logs_values(const char *const *logs, size_t n_logs, const char *needle,
+                   pd_arena_t *arena, const char ***valsp, size_t *np);
+
 /* ---- producing ---------------------------------------------------------- */
 
 /* Encodes ev and produces it keyed by its customer id (partition -1: by
@@ -192,7 +197,14 @@ int64_t it_ms(int y, int mo, int d, int h, int mi);
  *    (a project-manager-only difference is excused on partitions with
  *    changelog records of uncommitted transactions, see harness.c). */
 
-typedef struct it_copy_s it_copy_t;
+/* One plan or action record: its id and the transaction that wrote it. */
+typedef struct it_copy_s {
+        const char *id;
+        const char *txn; /* pd.txn */
+        const char *topic;
+        int32_t partition;
+        int64_t offset;
+} it_copy_t;
 
 typedef struct it_check_s {
         const char **txns; /* committed transactions, sorted */
