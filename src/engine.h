@@ -13,12 +13,12 @@
 #include "planner.h"
 
 typedef struct pd_engine_conf_s {
-        int32_t survey_local_minute;   /* local time of day for surveys */
-        int32_t survey_interval_months;/* 6 */
-        bool close_on_last_milestone;  /* close survey at plan end fallback */
-        int32_t survey_min_gap_days;   /* contact gap; 0 = none */
-        int32_t renewal_lead_days[4];  /* e.g. 90, 30; 0 terminates */
-        int32_t partitions;            /* input partition count */
+        int32_t survey_local_minute;    /* local time of day for surveys */
+        int32_t survey_interval_months; /* 6 */
+        bool close_on_last_milestone;   /* close survey at plan end fallback */
+        int32_t survey_min_gap_days;    /* contact gap; 0 = none */
+        int32_t renewal_lead_days[4];   /* e.g. 90, 30; 0 terminates */
+        int32_t partitions;             /* input partition count */
 } pd_engine_conf_t;
 
 typedef struct pd_engine_s {

@@ -249,8 +249,8 @@ pid_t it_broker_start(int partitions, char *bootstrap, size_t size)
         return it_broker_start_n(1, partitions, bootstrap, size);
 }
 
-int it_setup(int partitions, char *bootstrap, size_t size,
-             pd_arena_t *arena, pd_codec_t **codec)
+int it_setup(int partitions, char *bootstrap, size_t size, pd_arena_t *arena,
+             pd_codec_t **codec)
 {
         char errstr[512];
         if (it_init())
@@ -702,8 +702,7 @@ static int read_txns(const char *const *logs, size_t n_logs, pd_arena_t *arena,
                      it_check_t *c)
 {
         size_t n;
-        if (it_logs_values(logs, n_logs, "committed txn=", arena, &c->txns,
-                           &n))
+        if (it_logs_values(logs, n_logs, "committed txn=", arena, &c->txns, &n))
                 return -1;
         c->n_txns = n;
         /* Without commit lines every copy would look uncommitted and any

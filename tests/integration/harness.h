@@ -44,8 +44,8 @@ pid_t it_broker_start_n(int brokers, int partitions, char *bootstrap,
 /* The group setup most tests share: it_init, then (when bootstrap is not
  * NULL) pd-broker with partitions, then arena initialised and a new codec.
  * Returns 0, or -1 (message printed). */
-int it_setup(int partitions, char *bootstrap, size_t size,
-             pd_arena_t *arena, pd_codec_t **codec);
+int it_setup(int partitions, char *bootstrap, size_t size, pd_arena_t *arena,
+             pd_codec_t **codec);
 /* Its teardown: it_kill_all, then the codec and the arena freed. */
 void it_teardown(pd_arena_t *arena, pd_codec_t *codec);
 /* Sends one fault command line to the broker started as pid (its stdin is

@@ -438,7 +438,7 @@ static size_t path_free_ids(const it_outputs_t *out, const char ***idsp)
                 ids[n++] = out->plans[i].plan_id;
         for (size_t i = 0; i < out->n_actions; i++) {
                 const pd_action_t *a = &out->actions[i];
-                const char *topic    = pd_kvs_get(&a->params, "topic");
+                const char *topic = pd_kvs_get(&a->params, "topic");
                 /* Decided on arrival: a persona change depends on the
                  * path, and a detractor answer that arrives after a later
                  * answer to the same survey is already superseded, so it

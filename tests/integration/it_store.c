@@ -161,9 +161,9 @@ static size_t log_values_all(const run_t *r, const char *needle,
 {
         const char *logs[STARTS_MAX];
         size_t n;
-        assert_int_equal(it_logs_values(logs, log_paths(r, logs), needle,
-                                        &g.arena, vp, &n),
-                         0);
+        assert_int_equal(
+            it_logs_values(logs, log_paths(r, logs), needle, &g.arena, vp, &n),
+            0);
         return n;
 }
 
@@ -198,14 +198,14 @@ static size_t check_copies(const run_t *r, const txns_t *t,
 {
         const char *logs[STARTS_MAX];
         it_check_t c;
-        assert_int_equal(it_check_copies(logs, log_paths(r, logs), out, true,
-                                         &g.arena, &c),
-                         0);
+        assert_int_equal(
+            it_check_copies(logs, log_paths(r, logs), out, true, &g.arena, &c),
+            0);
         *aborted_copies = 0;
         for (size_t i = 0, j; i < c.n_copies; i = j) {
                 size_t committed = 0;
-                for (j = i; j < c.n_copies &&
-                            !strcmp(c.copies[j].id, c.copies[i].id);
+                for (j = i;
+                     j < c.n_copies && !strcmp(c.copies[j].id, c.copies[i].id);
                      j++) {
                         if (in(t->committed, t->n_committed, c.copies[j].txn))
                                 committed++;

@@ -1152,8 +1152,9 @@ static void test_real_tickets(void **state)
 {
         fixture_t *fx = *state;
         char errstr[512];
-        pd_csv_t *csv = open_data_csv(
-            "it-tickets-bueck/aa_dataset-tickets-multi-lang-5-2-50-version.csv");
+        pd_csv_t *csv =
+            open_data_csv("it-tickets-bueck/"
+                          "aa_dataset-tickets-multi-lang-5-2-50-version.csv");
         pd_csv_record_t rec;
         size_t rows = 0, scored = 0, agree = 0;
         /* subject,body,answer,type,queue,priority,language,... */
