@@ -667,6 +667,35 @@ long long it_metric(const char *path, const char *key)
         return v;
 }
 
+json_t *it_inspect_summary(const char *store, const char *as_of,
+                           const char *dir)
+{
+        char bin[512], out[700];
+        json_error_t err;
+        snprintf(out, sizeof(out), "%s/inspect-%s.json", dir,
+                 as_of ? as_of : "latest");
+        char *argv[] = {(char *)it_bin("pd-inspect", bin, sizeof(bin)),
+                        "--store",
+                        (char *)store,
+                        "summary",
+                        "--json",
+                        as_of ? "--as-of" : NULL,
+                        (char *)as_of,
+                        NULL};
+        pid_t pid = it_spawn(argv, out);
+        if (pid <= 0)
+                return NULL;
+        int rc = it_wait(pid, 60000);
+        if (rc) {
+                fprintf(stderr, "it: pd-inspect on %s exited %d\n", store, rc);
+                return NULL;
+        }
+        json_t *root = json_load_file(out, 0, &err);
+        if (!root)
+                fprintf(stderr, "it: %s: %s\n", out, err.text);
+        return root;
+}
+
 /* ---- time --------------------------------------------------------------- */
 
 int64_t it_ms(int y, int mo, int d, int h, int mi)

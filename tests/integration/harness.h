@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "arena.h"
 #include "codec.h"
 #include "domain.h"
@@ -168,6 +170,15 @@ size_t it_outputs_ids(const it_outputs_t *out, pd_arena_t *arena,
 /* The integer at a dotted path ("duplicates", "actions.send_survey") of
  * the metrics JSON file, or -1. */
 long long it_metric(const char *path, const char *key);
+
+/* ---- pd-inspect ---------------------------------------------------------- */
+
+/* Runs pd-inspect --store store summary --json (with --as-of as_of unless
+ * NULL), its output kept in dir/inspect-<as_of or "latest">.json, and
+ * parses that.  Returns the JSON (json_decref it), or NULL when pd-inspect
+ * failed or its output does not parse (message printed). */
+json_t *it_inspect_summary(const char *store, const char *as_of,
+                           const char *dir);
 
 /* ---- time --------------------------------------------------------------- */
 

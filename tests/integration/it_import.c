@@ -92,21 +92,7 @@ static json_t *import(const char *mode, const char *tag)
 /* Runs pd-inspect summary --json on the store; returns the parsed JSON. */
 static json_t *inspect(const char *store, const char *as_of)
 {
-        char bin[512], out[700];
-        snprintf(out, sizeof(out), "%s/inspect-%s.json", g.dir,
-                 as_of ? as_of : "latest");
-        char *argv[] = {(char *)it_bin("pd-inspect", bin, sizeof(bin)),
-                        "--store",
-                        (char *)store,
-                        "summary",
-                        "--json",
-                        as_of ? "--as-of" : NULL,
-                        (char *)as_of,
-                        NULL};
-        pid_t pid = it_spawn(argv, out);
-        assert_true(pid > 0);
-        assert_int_equal(it_wait(pid, 60000), 0);
-        json_t *root = json_load_file(out, 0, NULL);
+        json_t *root = it_inspect_summary(store, as_of, g.dir);
         assert_non_null(root);
         return root;
 }

@@ -454,21 +454,7 @@ static void check_silent(const it_outputs_t *out)
  * default); returns the "rolling" section's parent. */
 static json_t *inspect(const char *store, const char *as_of)
 {
-        char bin[512], out[700];
-        snprintf(out, sizeof(out), "%s/inspect-%s.json", store,
-                 as_of ? as_of : "latest");
-        char *argv[] = {(char *)it_bin("pd-inspect", bin, sizeof(bin)),
-                        "--store",
-                        (char *)store,
-                        "summary",
-                        "--json",
-                        as_of ? "--as-of" : NULL,
-                        (char *)as_of,
-                        NULL};
-        pid_t pid = it_spawn(argv, out);
-        assert_true(pid > 0);
-        assert_int_equal(it_wait(pid, 60000), 0);
-        json_t *root = json_load_file(out, 0, NULL);
+        json_t *root = it_inspect_summary(store, as_of, store);
         assert_non_null(root);
         return root;
 }
