@@ -334,6 +334,17 @@ pid_t it_worker_start(const it_worker_t *w)
         return spawn(argv, -1, -1, w->log);
 }
 
+int it_worker_run(const it_worker_t *w, int timeout_ms)
+{
+        pid_t pid = it_worker_start(w);
+        if (pid <= 0)
+                return -1;
+        int rc = it_wait(pid, timeout_ms);
+        if (rc && w->log)
+                it_dump_log(w->log, 40);
+        return rc;
+}
+
 int it_wait(pid_t pid, int timeout_ms)
 {
         int status = 0;

@@ -75,6 +75,10 @@ typedef struct it_worker_s {
  * options, under the command in $IT_WORKER_WRAP when set (valgrind).
  * Returns the pid, or -1. */
 pid_t it_worker_start(const it_worker_t *w);
+/* it_worker_start, then it_wait up to timeout_ms; on a nonzero exit the
+ * last 40 lines of w->log go to stderr.  Returns the exit code (as
+ * it_wait), or -1 when the worker did not start. */
+int it_worker_run(const it_worker_t *w, int timeout_ms);
 
 /* Waits up to timeout_ms for pid.  Returns its exit code, 128+signal when
  * killed by a signal, or -1 on timeout (the child is then SIGKILLed). */

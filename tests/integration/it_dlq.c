@@ -327,11 +327,7 @@ static void test_dead_letters(void **state)
                          .log = log,
                          .idle_exit_ms = IT_IDLE_MS,
                          .extra = {"message.max.bytes=200000"}};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 600000); /* valgrind: slow */
-        if (rc)
-                it_dump_log(log, 40);
+        int rc = it_worker_run(&w, 600000); /* valgrind: slow */
         assert_int_equal(rc, 0);
         /* Under valgrind (valgrind.it_dlq): it really ran, and found no
          * error and no leak on any of the error paths above. */

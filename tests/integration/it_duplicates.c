@@ -88,11 +88,7 @@ static void test_same_event_thrice(void **state)
                          .metrics = metrics,
                          .log = log,
                          .idle_exit_ms = IT_IDLE_MS};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 120000);
-        if (rc)
-                it_dump_log(log, 40);
+        int rc = it_worker_run(&w, 120000);
         assert_int_equal(rc, 0);
         assert_int_equal(it_metric(metrics, "consumed"), 3);
         assert_int_equal(it_metric(metrics, "applied"), 1);
@@ -262,11 +258,7 @@ static void quirk_worker(quirk_run_t *r)
                          .idle_exit_ms = IT_IDLE_MS,
                          .extra = {"kafka.session.timeout.ms=6000",
                                    "kafka.heartbeat.interval.ms=500"}};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 120000);
-        if (rc)
-                it_dump_log(r->log[r->n], 40);
+        int rc = it_worker_run(&w, 120000);
         assert_int_equal(rc, 0);
         r->n++;
 }

@@ -167,11 +167,7 @@ static void test_explain(void **state)
                          .store = store,
                          .log = log,
                          .idle_exit_ms = IT_IDLE_MS};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 120000);
-        if (rc)
-                it_dump_log(log, 40);
+        int rc = it_worker_run(&w, 120000);
         assert_int_equal(rc, 0);
         it_bin("pd-inspect", bin, sizeof(bin));
 

@@ -148,11 +148,7 @@ static void test_import_real_data(void **state)
                          .log = log,
                          .idle_exit_ms = IT_IDLE_MS,
                          .extra = {"batch.max.messages=2000"}};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 300000);
-        if (rc)
-                it_dump_log(log, 40);
+        int rc = it_worker_run(&w, 300000);
         assert_int_equal(rc, 0);
 
         if (getenv("IT_VERBOSE"))

@@ -543,11 +543,7 @@ static void test_lifecycles(void **state)
                          .metrics = metrics,
                          .log = log,
                          .idle_exit_ms = IT_IDLE_MS};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 120000);
-        if (rc)
-                it_dump_log(log, 40);
+        int rc = it_worker_run(&w, 120000);
         assert_int_equal(rc, 0);
         assert_int_equal(it_metric(metrics, "consumed"), (long long)g.n_events);
         assert_int_equal(it_metric(metrics, "applied"), (long long)g.n_events);
