@@ -21,14 +21,14 @@ static pd_action_t *action_new(pd_outputs_t *out, pd_arena_t *arena,
         pd_action_t *a = pd_outputs_add_action(out, arena);
         if (!a)
                 return NULL;
-        a->action_id   = pd_uuid5_printf(arena, "%s/%s", cause,
-                                         pd_action_kind_name(kind));
+        a->action_id =
+            pd_uuid5_printf(arena, "%s/%s", cause, pd_action_kind_name(kind));
         a->customer_id = m->customer_id;
-        a->kind        = kind;
-        a->caused_by   = pd_arena_strdup(arena, cause);
-        a->due_at      = due;
-        a->created_at  = at;
-        a->reason      = "";
+        a->kind = kind;
+        a->caused_by = pd_arena_strdup(arena, cause);
+        a->due_at = due;
+        a->created_at = at;
+        a->reason = "";
         return a;
 }
 
@@ -70,7 +70,7 @@ static void remember_deal(pd_marker_t *m, const char *deal_id)
         m->deal_ids[m->n_deal_ids++] = deal_id;
 }
 
-static bool seen(const pd_marker_t *m, const char *event_id)
+bool pd_engine_event_seen(const pd_marker_t *m, const char *event_id)
 {
         for (size_t i = 0; i < m->n_event_ids; i++)
                 if (!strcmp(m->event_ids[i], event_id))
@@ -78,7 +78,7 @@ static bool seen(const pd_marker_t *m, const char *event_id)
         return false;
 }
 
-static void remember(pd_marker_t *m, const char *event_id)
+void pd_engine_event_remember(pd_marker_t *m, const char *event_id)
 {
         if (m->n_event_ids == PD_MARKER_EVENT_IDS_MAX) {
                 memmove(&m->event_ids[0], &m->event_ids[1],
@@ -114,8 +114,8 @@ static void send_survey(const pd_engine_t *eng, pd_marker_t *m,
         char cause[512], buf[32], prev[32];
         snprintf(cause, sizeof(cause), "%s/survey/%lld/%d", m->customer_id,
                  (long long)m->close_at, slot);
-        pd_action_t *a = action_new(out, arena, m, PD_ACT_SEND_SURVEY, cause,
-                                    due, due);
+        pd_action_t *a =
+            action_new(out, arena, m, PD_ACT_SEND_SURVEY, cause, due, due);
         if (!a)
                 return;
         const char *survey_id = pd_uuid5_printf(arena, "%s", cause);
@@ -177,9 +177,8 @@ static void request_survey(const pd_engine_t *eng, pd_marker_t *m,
 /* The implementation is done at `at`: close survey now, six-monthly slots
  * anchored on `at` from then on. */
 static void close_implementation(const pd_engine_t *eng, pd_marker_t *m,
-                                 pd_pstate_t *ps, int64_t at,
-                                 pd_arena_t *arena, pd_outputs_t *out,
-                                 const char *why)
+                                 pd_pstate_t *ps, int64_t at, pd_arena_t *arena,
+                                 pd_outputs_t *out, const char *why)
 {
         if (m->stage == PD_STAGE_IMPLEMENTING && m->project_manager)
                 pd_planner_release(ps, m->project_manager);
@@ -333,12 +332,12 @@ static void fire_renewal(const pd_engine_t *eng, pd_marker_t *m,
         while (i + 1 < n && lead_due(eng, r, i + 1) <= now)
                 i++;
         r->leads_fired = i + 1;
-        snprintf(cause, sizeof(cause), "%s/renewal/%s/%lld/%d",
-                 m->customer_id, r->contract_id, (long long)r->renewal_date,
+        snprintf(cause, sizeof(cause), "%s/renewal/%s/%lld/%d", m->customer_id,
+                 r->contract_id, (long long)r->renewal_date,
                  eng->conf->renewal_lead_days[i]);
-        int64_t due    = lead_due(eng, r, i);
-        pd_action_t *a = action_new(out, arena, m, PD_ACT_PREPARE_RENEWAL,
-                                    cause, due, due);
+        int64_t due = lead_due(eng, r, i);
+        pd_action_t *a =
+            action_new(out, arena, m, PD_ACT_PREPARE_RENEWAL, cause, due, due);
         param(a, arena, "contract_id", r->contract_id);
         pd_schedule_format(r->renewal_date, buf, sizeof(buf));
         param(a, arena, "renewal_date", buf);
@@ -347,13 +346,14 @@ static void fire_renewal(const pd_engine_t *eng, pd_marker_t *m,
         snprintf(buf, sizeof(buf), "%.2f", r->annual_value);
         param(a, arena, "annual_value", buf);
         param(a, arena, "auto_renew", r->auto_renew ? "true" : "false");
-        param(a, arena, "play", m->dominant == PD_AXIS_TECHNICAL
-                                    ? "technical roadmap and integration review"
-                                : m->dominant == PD_AXIS_MARKETING
-                                    ? "design and experience showcase"
-                                : m->dominant == PD_AXIS_CONSULTING
-                                    ? "benchmark and best-practice review"
-                                    : "time-to-value recap and quick wins");
+        param(a, arena, "play",
+              m->dominant == PD_AXIS_TECHNICAL
+                  ? "technical roadmap and integration review"
+              : m->dominant == PD_AXIS_MARKETING
+                  ? "design and experience showcase"
+              : m->dominant == PD_AXIS_CONSULTING
+                  ? "benchmark and best-practice review"
+                  : "time-to-value recap and quick wins");
         param_persona(a, arena, m);
         if (a)
                 a->reason = "renewal preparation ahead of the renewal date, "
@@ -386,12 +386,11 @@ int64_t pd_engine_next_timer(const pd_engine_t *eng, const pd_marker_t *m)
         return next;
 }
 
-bool pd_engine_fire(const pd_engine_t *eng, pd_marker_t *m,
-                    pd_pstate_t *ps, int64_t now, pd_arena_t *arena,
-                    pd_outputs_t *out)
+bool pd_engine_fire(const pd_engine_t *eng, pd_marker_t *m, pd_pstate_t *ps,
+                    int64_t now, pd_arena_t *arena, pd_outputs_t *out)
 {
         size_t before = out->n_actions + out->n_plans;
-        int64_t t0    = pd_engine_next_timer(eng, m);
+        int64_t t0 = pd_engine_next_timer(eng, m);
         if (!t0 || t0 > now)
                 return false;
         fire_milestones(m, now, arena, out);
@@ -414,11 +413,11 @@ bool pd_engine_fire(const pd_engine_t *eng, pd_marker_t *m,
 
 static void copy_plan_to_marker(pd_marker_t *m, const pd_plan_t *plan)
 {
-        m->plan_id         = plan->plan_id;
-        m->plan_template   = plan->template_id;
+        m->plan_id = plan->plan_id;
+        m->plan_template = plan->template_id;
         m->project_manager = plan->project_manager;
         m->plan_started_at = plan->assigned_at;
-        m->n_milestones    = 0;
+        m->n_milestones = 0;
         /* fired comes from the plan: false for a new plan, the marker's own
          * history for an extension (pd_planner_extend keeps it), so a
          * reminder already raised is not raised again under the new plan
@@ -437,9 +436,9 @@ static const char *team_member(const pd_plan_t *plan, const char *role)
         return role;
 }
 
-static pd_err_t on_sale(const pd_engine_t *eng, pd_marker_t *m,
-                        pd_pstate_t *ps, const pd_event_t *ev,
-                        pd_arena_t *arena, pd_outputs_t *out)
+static pd_err_t on_sale(const pd_engine_t *eng, pd_marker_t *m, pd_pstate_t *ps,
+                        const pd_event_t *ev, pd_arena_t *arena,
+                        pd_outputs_t *out)
 {
         const pd_sale_closed_t *s = &ev->u.sale;
         bool active = m->stage == PD_STAGE_IMPLEMENTING && m->plan_id;
@@ -464,10 +463,10 @@ static pd_err_t on_sale(const pd_engine_t *eng, pd_marker_t *m,
                                        eng->conf->partitions, arena, plan);
         if (err)
                 return err;
-        plan->plan_id     = pd_uuid5_printf(arena, "%s/plan", ev->event_id);
+        plan->plan_id = pd_uuid5_printf(arena, "%s/plan", ev->event_id);
         plan->customer_id = m->customer_id;
-        plan->caused_by   = ev->event_id;
-        plan->extends     = active;
+        plan->caused_by = ev->event_id;
+        plan->extends = active;
         if (active)
                 plan->reason = pd_arena_printf(
                     arena, "further deal %s during active plan %s: %s",
@@ -522,16 +521,16 @@ static void on_ticket(const pd_engine_t *eng, pd_marker_t *m,
                       pd_outputs_t *out)
 {
         const pd_ticket_opened_t *t = &ev->u.ticket;
-        const char *why             = NULL;
+        const char *why = NULL;
         m->tickets++;
         remember_ticket(m, t->ticket_id);
         if (t->language)
                 m->language = t->language;
         const char *queue =
             pd_persona_route_ticket(eng->model, m, t, arena, &why);
-        pd_action_t *a = action_new(out, arena, m, PD_ACT_ROUTE_TICKET,
-                                    ev->event_id, ev->occurred_at,
-                                    ev->occurred_at);
+        pd_action_t *a =
+            action_new(out, arena, m, PD_ACT_ROUTE_TICKET, ev->event_id,
+                       ev->occurred_at, ev->occurred_at);
         param(a, arena, "ticket_id", t->ticket_id);
         param(a, arena, "queue", queue);
         param(a, arena, "priority", t->priority);
@@ -566,10 +565,10 @@ static bool record_survey(pd_marker_t *m, const pd_event_t *ev)
                 m->n_surveys--;
         }
         pd_survey_result_t *r = &m->surveys[m->n_surveys++];
-        r->survey_id          = id;
-        r->kind               = s->kind;
-        r->score              = s->score;
-        r->at                 = ev->occurred_at;
+        r->survey_id = id;
+        r->kind = s->kind;
+        r->score = s->score;
+        r->at = ev->occurred_at;
         /* A CSAT naming a ticket of this customer is that ticket's
          * satisfaction, kept apart from the relationship NPS. */
         r->ticket_id =
@@ -610,9 +609,9 @@ static void on_survey(const pd_engine_t *eng, pd_marker_t *m,
                 return;
         /* One event is either a detractor or a promoter, so the id
          * uuid5("<event_id>/notify_leader") names one follow-up. */
-        pd_action_t *a = action_new(out, arena, m, PD_ACT_NOTIFY_LEADER,
-                                    ev->event_id, ev->occurred_at,
-                                    ev->occurred_at);
+        pd_action_t *a =
+            action_new(out, arena, m, PD_ACT_NOTIFY_LEADER, ev->event_id,
+                       ev->occurred_at, ev->occurred_at);
         snprintf(buf, sizeof(buf), "%d", s->score);
         if (detractor) {
                 param(a, arena, "topic", "detractor_escalation");
@@ -640,7 +639,7 @@ static void on_renewal(const pd_engine_t *eng, pd_marker_t *m,
                        const pd_event_t *ev)
 {
         const pd_renewal_due_t *r = &ev->u.renewal;
-        pd_renewal_t *slot        = NULL;
+        pd_renewal_t *slot = NULL;
         for (size_t i = 0; i < m->n_renewals && !slot; i++)
                 if (!strcmp(m->renewals[i].contract_id, r->contract_id))
                         slot = &m->renewals[i];
@@ -660,7 +659,7 @@ static void on_renewal(const pd_engine_t *eng, pd_marker_t *m,
                 slot->leads_fired = 0; /* moved: prepare again */
         slot->renewal_date = r->renewal_date;
         slot->annual_value = r->annual_value;
-        slot->auto_renew   = r->auto_renew;
+        slot->auto_renew = r->auto_renew;
 }
 
 static void on_checkpoints(pd_marker_t *m, pd_pstate_t *ps,
@@ -678,12 +677,11 @@ static void on_checkpoints(pd_marker_t *m, pd_pstate_t *ps,
                 m->milestones[i].fired = true;
 }
 
-static void persona_changed(pd_marker_t *m, pd_axis_t before,
-                            const char *cause, int64_t at, pd_arena_t *arena,
-                            pd_outputs_t *out)
+static void persona_changed(pd_marker_t *m, pd_axis_t before, const char *cause,
+                            int64_t at, pd_arena_t *arena, pd_outputs_t *out)
 {
-        pd_action_t *a = action_new(out, arena, m, PD_ACT_PERSONA_CHANGED,
-                                    cause, at, at);
+        pd_action_t *a =
+            action_new(out, arena, m, PD_ACT_PERSONA_CHANGED, cause, at, at);
         param(a, arena, "before", pd_axis_name(before));
         param(a, arena, "after", pd_axis_name(m->dominant));
         param_persona(a, arena, m);
@@ -698,8 +696,7 @@ static void persona_changed(pd_marker_t *m, pd_axis_t before,
                     arena,
                     "dominant persona changed from %s to %s (margin %.2f); "
                     "routing and plan suggestions follow the new persona",
-                    pd_axis_name(before), pd_axis_name(m->dominant),
-                    m->margin);
+                    pd_axis_name(before), pd_axis_name(m->dominant), m->margin);
 }
 
 static pd_err_t dispatch(const pd_engine_t *eng, pd_marker_t *m,
@@ -714,8 +711,8 @@ static pd_err_t dispatch(const pd_engine_t *eng, pd_marker_t *m,
                  * nothing; a close without a plan still starts the survey
                  * schedule. */
                 if (m->stage == PD_STAGE_IMPLEMENTING || !m->close_at)
-                        close_implementation(eng, m, ps, ev->occurred_at,
-                                             arena, out,
+                        close_implementation(eng, m, ps, ev->occurred_at, arena,
+                                             out,
                                              "NPS at implementation close");
                 return PD_OK;
         case PD_EV_TICKET_OPENED:
@@ -741,9 +738,9 @@ pd_err_t pd_engine_apply(const pd_engine_t *eng, pd_marker_t *m,
                          pd_apply_result_t *result, char *errstr,
                          size_t errstr_size)
 {
-        bool changed     = false;
+        bool changed = false;
         pd_axis_t before = m->dominant;
-        pd_err_t err     = PD_OK;
+        pd_err_t err = PD_OK;
         if (!ev->customer_id || !*ev->customer_id || !ev->event_id) {
                 snprintf(errstr, errstr_size, "customer_id: empty");
                 return PD_ERR_INVALID;
@@ -752,11 +749,11 @@ pd_err_t pd_engine_apply(const pd_engine_t *eng, pd_marker_t *m,
                 ps->stream_time = ev->occurred_at;
         if (!m->customer_id) {
                 m->customer_id = ev->customer_id;
-                m->created_at  = ev->occurred_at;
-                m->updated_at  = ev->occurred_at;
-                m->stage       = PD_STAGE_PROSPECT;
-                m->next_slot   = 1;
-        } else if (seen(m, ev->event_id)) {
+                m->created_at = ev->occurred_at;
+                m->updated_at = ev->occurred_at;
+                m->stage = PD_STAGE_PROSPECT;
+                m->next_slot = 1;
+        } else if (pd_engine_event_seen(m, ev->event_id)) {
                 *result = PD_APPLY_DUPLICATE;
                 return PD_OK;
         } else if (ev->kind == PD_EV_SALE_CLOSED && deal_seen(m, ev)) {
@@ -774,13 +771,13 @@ pd_err_t pd_engine_apply(const pd_engine_t *eng, pd_marker_t *m,
         }
         err = pd_persona_apply(eng->model, m, ev, arena, &changed, &before);
         if (!err && changed)
-                persona_changed(m, before, ev->event_id, ev->occurred_at,
-                                arena, out);
+                persona_changed(m, before, ev->event_id, ev->occurred_at, arena,
+                                out);
         if (!err)
                 err = dispatch(eng, m, ps, ev, arena, out);
         if (err)
                 return err;
-        remember(m, ev->event_id);
+        pd_engine_event_remember(m, ev->event_id);
         m->events++;
         if (ev->occurred_at > m->updated_at)
                 m->updated_at = ev->occurred_at;
@@ -792,7 +789,7 @@ pd_err_t pd_engine_rescore(const pd_engine_t *eng, pd_marker_t *m,
                            pd_arena_t *arena, pd_outputs_t *out, bool *rescored)
 {
         int32_t version = pd_model_version(eng->model);
-        bool changed    = false;
+        bool changed = false;
         pd_axis_t before;
         char *cause;
         pd_err_t err;
@@ -803,8 +800,8 @@ pd_err_t pd_engine_rescore(const pd_engine_t *eng, pd_marker_t *m,
                                 (int)version);
         if (!cause)
                 return PD_ERR_NOMEM;
-        err = pd_persona_rescore(eng->model, m, cause, arena, &changed,
-                                 &before);
+        err =
+            pd_persona_rescore(eng->model, m, cause, arena, &changed, &before);
         if (err)
                 return err;
         if (changed)

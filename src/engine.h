@@ -13,12 +13,12 @@
 #include "planner.h"
 
 typedef struct pd_engine_conf_s {
-        int32_t survey_local_minute;   /* local time of day for surveys */
-        int32_t survey_interval_months;/* 6 */
-        bool close_on_last_milestone;  /* close survey at plan end fallback */
-        int32_t survey_min_gap_days;   /* contact gap; 0 = none */
-        int32_t renewal_lead_days[4];  /* e.g. 90, 30; 0 terminates */
-        int32_t partitions;            /* input partition count */
+        int32_t survey_local_minute;    /* local time of day for surveys */
+        int32_t survey_interval_months; /* 6 */
+        bool close_on_last_milestone;   /* close survey at plan end fallback */
+        int32_t survey_min_gap_days;    /* contact gap; 0 = none */
+        int32_t renewal_lead_days[4];   /* e.g. 90, 30; 0 terminates */
+        int32_t partitions;             /* input partition count */
 } pd_engine_conf_t;
 
 typedef struct pd_engine_s {
@@ -47,6 +47,13 @@ pd_err_t pd_engine_apply(const pd_engine_t *eng, pd_marker_t *marker,
                          pd_arena_t *arena, pd_outputs_t *out,
                          pd_apply_result_t *result, char *errstr,
                          size_t errstr_size);
+
+/* Whether event_id is in marker's window of recent event ids (the
+ * de-duplication window, PD_MARKER_EVENT_IDS_MAX). */
+bool pd_engine_event_seen(const pd_marker_t *marker, const char *event_id);
+/* Adds event_id to that window, dropping the oldest when full (the id is
+ * not copied: it must live as long as the marker). */
+void pd_engine_event_remember(pd_marker_t *marker, const char *event_id);
 
 /* The earliest time any timer of marker is due; 0 when none. */
 int64_t pd_engine_next_timer(const pd_engine_t *eng, const pd_marker_t *marker);

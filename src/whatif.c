@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
+
 /* Events per customer between two compactions of its arena: every apply
  * allocates its candidates in the arena, so a long history is copied into
  * a fresh one now and then. */
@@ -111,25 +113,6 @@ static entry_t *lookup(pd_whatif_t *w, const char *id)
         return *slot;
 }
 
-static bool seen(const pd_marker_t *m, const char *event_id)
-{
-        for (size_t i = 0; i < m->n_event_ids; i++)
-                if (!strcmp(m->event_ids[i], event_id))
-                        return true;
-        return false;
-}
-
-/* The same window as the engine's de-duplication. */
-static void remember(pd_marker_t *m, const char *event_id)
-{
-        if (m->n_event_ids == PD_MARKER_EVENT_IDS_MAX) {
-                memmove(&m->event_ids[0], &m->event_ids[1],
-                        (PD_MARKER_EVENT_IDS_MAX - 1) * sizeof(char *));
-                m->n_event_ids--;
-        }
-        m->event_ids[m->n_event_ids++] = event_id;
-}
-
 static pd_err_t compact(entry_t *e)
 {
         pd_arena_t fresh;
@@ -172,7 +155,7 @@ pd_err_t pd_whatif_apply(pd_whatif_t *w, const pd_event_t *ev)
                 return PD_ERR_NOMEM;
         if (e->erased)
                 start(e, ev);
-        else if (seen(&e->m[0], ev->event_id)) {
+        else if (pd_engine_event_seen(&e->m[0], ev->event_id)) {
                 w->duplicates++;
                 return PD_OK;
         }
@@ -188,7 +171,8 @@ pd_err_t pd_whatif_apply(pd_whatif_t *w, const pd_event_t *ev)
                 err = pd_persona_apply(w->model[k], &e->m[k], ev, &e->arena,
                                        &changed, NULL);
                 w->flips[k] += changed;
-                remember(&e->m[k], event_id);
+                /* The same window as the engine's de-duplication. */
+                pd_engine_event_remember(&e->m[k], event_id);
                 if (ev->occurred_at > e->m[k].updated_at)
                         e->m[k].updated_at = ev->occurred_at;
         }

@@ -249,6 +249,29 @@ pid_t it_broker_start(int partitions, char *bootstrap, size_t size)
         return it_broker_start_n(1, partitions, bootstrap, size);
 }
 
+int it_setup(int partitions, char *bootstrap, size_t size, pd_arena_t *arena,
+             pd_codec_t **codec)
+{
+        char errstr[512];
+        if (it_init())
+                return -1;
+        if (bootstrap && it_broker_start(partitions, bootstrap, size) < 0)
+                return -1;
+        pd_arena_init(arena);
+        if (pd_codec_new(NULL, codec, errstr, sizeof(errstr))) {
+                fprintf(stderr, "it: codec: %s\n", errstr);
+                return -1;
+        }
+        return 0;
+}
+
+void it_teardown(pd_arena_t *arena, pd_codec_t *codec)
+{
+        it_kill_all();
+        pd_codec_destroy(codec);
+        pd_arena_term(arena);
+}
+
 int it_broker_fault(pid_t broker, const char *cmd, char *reply,
                     size_t reply_size)
 {
@@ -309,6 +332,17 @@ pid_t it_worker_start(const it_worker_t *w)
         }
         argv[n] = NULL;
         return spawn(argv, -1, -1, w->log);
+}
+
+int it_worker_run(const it_worker_t *w, int timeout_ms)
+{
+        pid_t pid = it_worker_start(w);
+        if (pid <= 0)
+                return -1;
+        int rc = it_wait(pid, timeout_ms);
+        if (rc && w->log)
+                it_dump_log(w->log, 40);
+        return rc;
 }
 
 int it_wait(pid_t pid, int timeout_ms)
@@ -426,6 +460,32 @@ size_t it_log_values(const char *path, const char *needle, pd_arena_t *arena,
                 qsort(v, n, sizeof(*v), cmp_cstr);
         *valsp = v;
         return n;
+}
+
+int it_logs_values(const char *const *logs, size_t n_logs, const char *needle,
+                   pd_arena_t *arena, const char ***valsp, size_t *np)
+{
+        const char **all = NULL;
+        size_t n = 0;
+        for (size_t i = 0; i < n_logs; i++) {
+                const char **v;
+                size_t k = it_log_values(logs[i], needle, arena, &v);
+                const char **m =
+                    pd_arena_alloc(arena, (n + k + 1) * sizeof(*m));
+                if (!m)
+                        return -1;
+                if (n)
+                        memcpy(m, all, n * sizeof(*m));
+                if (k)
+                        memcpy(m + n, v, k * sizeof(*m));
+                all = m;
+                n += k;
+        }
+        if (n)
+                qsort(all, n, sizeof(*all), cmp_cstr);
+        *valsp = all;
+        *np = n;
+        return 0;
 }
 
 /* ---- producing ---------------------------------------------------------- */
@@ -618,6 +678,35 @@ long long it_metric(const char *path, const char *key)
         return v;
 }
 
+json_t *it_inspect_summary(const char *store, const char *as_of,
+                           const char *dir)
+{
+        char bin[512], out[700];
+        json_error_t err;
+        snprintf(out, sizeof(out), "%s/inspect-%s.json", dir,
+                 as_of ? as_of : "latest");
+        char *argv[] = {(char *)it_bin("pd-inspect", bin, sizeof(bin)),
+                        "--store",
+                        (char *)store,
+                        "summary",
+                        "--json",
+                        as_of ? "--as-of" : NULL,
+                        (char *)as_of,
+                        NULL};
+        pid_t pid = it_spawn(argv, out);
+        if (pid <= 0)
+                return NULL;
+        int rc = it_wait(pid, 60000);
+        if (rc) {
+                fprintf(stderr, "it: pd-inspect on %s exited %d\n", store, rc);
+                return NULL;
+        }
+        json_t *root = json_load_file(out, 0, &err);
+        if (!root)
+                fprintf(stderr, "it: %s: %s\n", out, err.text);
+        return root;
+}
+
 /* ---- time --------------------------------------------------------------- */
 
 int64_t it_ms(int y, int mo, int d, int h, int mi)
@@ -632,15 +721,6 @@ int64_t it_ms(int y, int mo, int d, int h, int mi)
 }
 
 /* ---- the pass rule ------------------------------------------------------- */
-
-/* One plan or action record: its id and the transaction that wrote it. */
-struct it_copy_s {
-        const char *id;
-        const char *txn; /* pd.txn */
-        const char *topic;
-        int32_t partition;
-        int64_t offset;
-};
 
 static int cmp_copy(const void *a, const void *b)
 {
@@ -661,25 +741,9 @@ static bool committed(const it_check_t *c, const char *txn)
 static int read_txns(const char *const *logs, size_t n_logs, pd_arena_t *arena,
                      it_check_t *c)
 {
-        const char **all = NULL;
-        size_t n = 0;
-        for (size_t i = 0; i < n_logs; i++) {
-                const char **v;
-                size_t k = it_log_values(logs[i], "committed txn=", arena, &v);
-                const char **m =
-                    pd_arena_alloc(arena, (n + k + 1) * sizeof(*m));
-                if (!m)
-                        return -1;
-                if (n)
-                        memcpy(m, all, n * sizeof(*m));
-                if (k)
-                        memcpy(m + n, v, k * sizeof(*m));
-                all = m;
-                n += k;
-        }
-        if (n)
-                qsort(all, n, sizeof(*all), cmp_cstr);
-        c->txns = all;
+        size_t n;
+        if (it_logs_values(logs, n_logs, "committed txn=", arena, &c->txns, &n))
+                return -1;
         c->n_txns = n;
         /* Without commit lines every copy would look uncommitted and any
          * duplicate would be excused: the logs must be parsed. */

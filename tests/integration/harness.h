@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "arena.h"
 #include "codec.h"
 #include "domain.h"
@@ -41,6 +43,13 @@ pid_t it_broker_start(int partitions, char *bootstrap, size_t size);
 /* The same with -b brokers (topics replicated on up to 3 of them). */
 pid_t it_broker_start_n(int brokers, int partitions, char *bootstrap,
                         size_t size);
+/* The group setup most tests share: it_init, then (when bootstrap is not
+ * NULL) pd-broker with partitions, then arena initialised and a new codec.
+ * Returns 0, or -1 (message printed). */
+int it_setup(int partitions, char *bootstrap, size_t size, pd_arena_t *arena,
+             pd_codec_t **codec);
+/* Its teardown: it_kill_all, then the codec and the arena freed. */
+void it_teardown(pd_arena_t *arena, pd_codec_t *codec);
 /* Sends one fault command line to the broker started as pid (its stdin is
  * kept open for this): "down B", "up B", "rtt B MS", "leader TOPIC P B",
  * "error APIKEY CODE COUNT", "coordinator txn|group KEY B".  Fills reply
@@ -66,6 +75,10 @@ typedef struct it_worker_s {
  * options, under the command in $IT_WORKER_WRAP when set (valgrind).
  * Returns the pid, or -1. */
 pid_t it_worker_start(const it_worker_t *w);
+/* it_worker_start, then it_wait up to timeout_ms; on a nonzero exit the
+ * last 40 lines of w->log go to stderr.  Returns the exit code (as
+ * it_wait), or -1 when the worker did not start. */
+int it_worker_run(const it_worker_t *w, int timeout_ms);
 
 /* Waits up to timeout_ms for pid.  Returns its exit code, 128+signal when
  * killed by a signal, or -1 on timeout (the child is then SIGKILLed). */
@@ -92,6 +105,11 @@ void it_dump_log(const char *path, int lines);
  * strcmp.  Returns the count (0 when the file is absent). */
 size_t it_log_values(const char *path, const char *needle, pd_arena_t *arena,
                      const char ***valsp);
+
+/* it_log_values over every file of logs, merged and sorted (arena-owned).
+ * Returns 0, or -1 when out of memory. */
+int it_logs_values(const char *const *logs, size_t n_logs, const char *needle,
+                   pd_arena_t *arena, const char ***valsp, size_t *np);
 
 /* ---- producing ---------------------------------------------------------- */
 
@@ -157,6 +175,15 @@ size_t it_outputs_ids(const it_outputs_t *out, pd_arena_t *arena,
  * the metrics JSON file, or -1. */
 long long it_metric(const char *path, const char *key);
 
+/* ---- pd-inspect ---------------------------------------------------------- */
+
+/* Runs pd-inspect --store store summary --json (with --as-of as_of unless
+ * NULL), its output kept in dir/inspect-<as_of or "latest">.json, and
+ * parses that.  Returns the JSON (json_decref it), or NULL when pd-inspect
+ * failed or its output does not parse (message printed). */
+json_t *it_inspect_summary(const char *store, const char *as_of,
+                           const char *dir);
+
 /* ---- time --------------------------------------------------------------- */
 
 /* UTC y-m-d h:mi as epoch milliseconds. */
@@ -185,7 +212,14 @@ int64_t it_ms(int y, int mo, int d, int h, int mi);
  *    (a project-manager-only difference is excused on partitions with
  *    changelog records of uncommitted transactions, see harness.c). */
 
-typedef struct it_copy_s it_copy_t;
+/* One plan or action record: its id and the transaction that wrote it. */
+typedef struct it_copy_s {
+        const char *id;
+        const char *txn; /* pd.txn */
+        const char *topic;
+        int32_t partition;
+        int64_t offset;
+} it_copy_t;
 
 typedef struct it_check_s {
         const char **txns; /* committed transactions, sorted */

@@ -240,21 +240,15 @@ static void build_cases(void)
 
 static int setup(void **state)
 {
-        char errstr[512];
         (void)state;
-        if (it_init() ||
-            it_broker_start(PARTITIONS, g.bootstrap, sizeof(g.bootstrap)) < 0)
-                return -1;
-        pd_arena_init(&g.arena);
-        return pd_codec_new(NULL, &g.codec, errstr, sizeof(errstr)) ? -1 : 0;
+        return it_setup(PARTITIONS, g.bootstrap, sizeof(g.bootstrap), &g.arena,
+                        &g.codec);
 }
 
 static int teardown(void **state)
 {
         (void)state;
-        it_kill_all();
-        pd_codec_destroy(g.codec);
-        pd_arena_term(&g.arena);
+        it_teardown(&g.arena, g.codec);
         return 0;
 }
 
@@ -333,11 +327,7 @@ static void test_dead_letters(void **state)
                          .log = log,
                          .idle_exit_ms = IT_IDLE_MS,
                          .extra = {"message.max.bytes=200000"}};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 600000); /* valgrind: slow */
-        if (rc)
-                it_dump_log(log, 40);
+        int rc = it_worker_run(&w, 600000); /* valgrind: slow */
         assert_int_equal(rc, 0);
         /* Under valgrind (valgrind.it_dlq): it really ran, and found no
          * error and no leak on any of the error paths above. */

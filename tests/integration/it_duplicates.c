@@ -31,21 +31,15 @@ static struct {
 
 static int setup(void **state)
 {
-        char errstr[512];
         (void)state;
-        if (it_init() ||
-            it_broker_start(PARTITIONS, g.bootstrap, sizeof(g.bootstrap)) < 0)
-                return -1;
-        pd_arena_init(&g.arena);
-        return pd_codec_new(NULL, &g.codec, errstr, sizeof(errstr)) ? -1 : 0;
+        return it_setup(PARTITIONS, g.bootstrap, sizeof(g.bootstrap), &g.arena,
+                        &g.codec);
 }
 
 static int teardown(void **state)
 {
         (void)state;
-        it_kill_all();
-        pd_codec_destroy(g.codec);
-        pd_arena_term(&g.arena);
+        it_teardown(&g.arena, g.codec);
         return 0;
 }
 
@@ -94,11 +88,7 @@ static void test_same_event_thrice(void **state)
                          .metrics = metrics,
                          .log = log,
                          .idle_exit_ms = IT_IDLE_MS};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 120000);
-        if (rc)
-                it_dump_log(log, 40);
+        int rc = it_worker_run(&w, 120000);
         assert_int_equal(rc, 0);
         assert_int_equal(it_metric(metrics, "consumed"), 3);
         assert_int_equal(it_metric(metrics, "applied"), 1);
@@ -268,11 +258,7 @@ static void quirk_worker(quirk_run_t *r)
                          .idle_exit_ms = IT_IDLE_MS,
                          .extra = {"kafka.session.timeout.ms=6000",
                                    "kafka.heartbeat.interval.ms=500"}};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 120000);
-        if (rc)
-                it_dump_log(r->log[r->n], 40);
+        int rc = it_worker_run(&w, 120000);
         assert_int_equal(rc, 0);
         r->n++;
 }
@@ -444,7 +430,7 @@ static size_t path_free_ids(const it_outputs_t *out, const char ***idsp)
                 ids[n++] = out->plans[i].plan_id;
         for (size_t i = 0; i < out->n_actions; i++) {
                 const pd_action_t *a = &out->actions[i];
-                const char *topic    = pd_kvs_get(&a->params, "topic");
+                const char *topic = pd_kvs_get(&a->params, "topic");
                 /* Decided on arrival: a persona change depends on the
                  * path, and a detractor answer that arrives after a later
                  * answer to the same survey is already superseded, so it

@@ -29,21 +29,15 @@ static struct {
 
 static int setup(void **state)
 {
-        char errstr[512];
         (void)state;
-        if (it_init() ||
-            it_broker_start(PARTITIONS, g.bootstrap, sizeof(g.bootstrap)) < 0)
-                return -1;
-        pd_arena_init(&g.arena);
-        return pd_codec_new(NULL, &g.codec, errstr, sizeof(errstr)) ? -1 : 0;
+        return it_setup(PARTITIONS, g.bootstrap, sizeof(g.bootstrap), &g.arena,
+                        &g.codec);
 }
 
 static int teardown(void **state)
 {
         (void)state;
-        it_kill_all();
-        pd_codec_destroy(g.codec);
-        pd_arena_term(&g.arena);
+        it_teardown(&g.arena, g.codec);
         return 0;
 }
 
@@ -173,11 +167,7 @@ static void test_explain(void **state)
                          .store = store,
                          .log = log,
                          .idle_exit_ms = IT_IDLE_MS};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 120000);
-        if (rc)
-                it_dump_log(log, 40);
+        int rc = it_worker_run(&w, 120000);
         assert_int_equal(rc, 0);
         it_bin("pd-inspect", bin, sizeof(bin));
 

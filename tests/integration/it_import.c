@@ -92,21 +92,7 @@ static json_t *import(const char *mode, const char *tag)
 /* Runs pd-inspect summary --json on the store; returns the parsed JSON. */
 static json_t *inspect(const char *store, const char *as_of)
 {
-        char bin[512], out[700];
-        snprintf(out, sizeof(out), "%s/inspect-%s.json", g.dir,
-                 as_of ? as_of : "latest");
-        char *argv[] = {(char *)it_bin("pd-inspect", bin, sizeof(bin)),
-                        "--store",
-                        (char *)store,
-                        "summary",
-                        "--json",
-                        as_of ? "--as-of" : NULL,
-                        (char *)as_of,
-                        NULL};
-        pid_t pid = it_spawn(argv, out);
-        assert_true(pid > 0);
-        assert_int_equal(it_wait(pid, 60000), 0);
-        json_t *root = json_load_file(out, 0, NULL);
+        json_t *root = it_inspect_summary(store, as_of, g.dir);
         assert_non_null(root);
         return root;
 }
@@ -162,11 +148,7 @@ static void test_import_real_data(void **state)
                          .log = log,
                          .idle_exit_ms = IT_IDLE_MS,
                          .extra = {"batch.max.messages=2000"}};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 300000);
-        if (rc)
-                it_dump_log(log, 40);
+        int rc = it_worker_run(&w, 300000);
         assert_int_equal(rc, 0);
 
         if (getenv("IT_VERBOSE"))

@@ -226,13 +226,9 @@ static int cmp_time(const void *a, const void *b)
 
 static int setup(void **state)
 {
-        char errstr[512];
         (void)state;
-        if (it_init() ||
-            it_broker_start(PARTITIONS, g.bootstrap, sizeof(g.bootstrap)) < 0)
-                return -1;
-        pd_arena_init(&g.arena);
-        if (pd_codec_new(NULL, &g.codec, errstr, sizeof(errstr)))
+        if (it_setup(PARTITIONS, g.bootstrap, sizeof(g.bootstrap), &g.arena,
+                     &g.codec))
                 return -1;
         for (int c = 0; c < N_CUST; c++)
                 lifecycle(c);
@@ -248,9 +244,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         (void)state;
-        it_kill_all();
-        pd_codec_destroy(g.codec);
-        pd_arena_term(&g.arena);
+        it_teardown(&g.arena, g.codec);
         return 0;
 }
 
@@ -460,21 +454,7 @@ static void check_silent(const it_outputs_t *out)
  * default); returns the "rolling" section's parent. */
 static json_t *inspect(const char *store, const char *as_of)
 {
-        char bin[512], out[700];
-        snprintf(out, sizeof(out), "%s/inspect-%s.json", store,
-                 as_of ? as_of : "latest");
-        char *argv[] = {(char *)it_bin("pd-inspect", bin, sizeof(bin)),
-                        "--store",
-                        (char *)store,
-                        "summary",
-                        "--json",
-                        as_of ? "--as-of" : NULL,
-                        (char *)as_of,
-                        NULL};
-        pid_t pid = it_spawn(argv, out);
-        assert_true(pid > 0);
-        assert_int_equal(it_wait(pid, 60000), 0);
-        json_t *root = json_load_file(out, 0, NULL);
+        json_t *root = it_inspect_summary(store, as_of, store);
         assert_non_null(root);
         return root;
 }
@@ -563,11 +543,7 @@ static void test_lifecycles(void **state)
                          .metrics = metrics,
                          .log = log,
                          .idle_exit_ms = IT_IDLE_MS};
-        pid_t pid = it_worker_start(&w);
-        assert_true(pid > 0);
-        int rc = it_wait(pid, 120000);
-        if (rc)
-                it_dump_log(log, 40);
+        int rc = it_worker_run(&w, 120000);
         assert_int_equal(rc, 0);
         assert_int_equal(it_metric(metrics, "consumed"), (long long)g.n_events);
         assert_int_equal(it_metric(metrics, "applied"), (long long)g.n_events);

@@ -32,21 +32,15 @@ static struct {
 
 static int setup(void **state)
 {
-        char errstr[512];
         (void)state;
-        if (it_init() ||
-            it_broker_start(PARTITIONS, g.bootstrap, sizeof(g.bootstrap)) < 0)
-                return -1;
-        pd_arena_init(&g.arena);
-        return pd_codec_new(NULL, &g.codec, errstr, sizeof(errstr)) ? -1 : 0;
+        return it_setup(PARTITIONS, g.bootstrap, sizeof(g.bootstrap), &g.arena,
+                        &g.codec);
 }
 
 static int teardown(void **state)
 {
         (void)state;
-        it_kill_all();
-        pd_codec_destroy(g.codec);
-        pd_arena_term(&g.arena);
+        it_teardown(&g.arena, g.codec);
         return 0;
 }
 

@@ -163,26 +163,22 @@ static void worker_finish(run_t *r)
 
 static int setup(void **state)
 {
-        char errstr[512];
         (void)state;
-        if (it_init())
+        if (it_setup(0, NULL, 0, &g.arena, &g.codec))
                 return -1;
-        pd_arena_init(&g.arena);
         g.seed = getenv("IT_SEED") ? (unsigned)atoi(getenv("IT_SEED"))
                                    : (unsigned)time(NULL);
         fprintf(stderr, "it_restart: IT_SEED=%u\n", g.seed);
         srand(g.seed);
-        return pd_codec_new(NULL, &g.codec, errstr, sizeof(errstr)) ? -1 : 0;
+        return 0;
 }
 
 static int teardown(void **state)
 {
         (void)state;
-        it_kill_all();
         if (g.ref_out.persona.v)
                 it_outputs_free(&g.ref_out);
-        pd_codec_destroy(g.codec);
-        pd_arena_term(&g.arena);
+        it_teardown(&g.arena, g.codec);
         return 0;
 }
 

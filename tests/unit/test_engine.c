@@ -694,6 +694,17 @@ static void fmt_eq(int64_t at, const char *want)
         assert_string_equal(buf, want);
 }
 
+/* The marker waits for the contact gap: slot `slot` (0: the close survey)
+ * due at `from` moved to `next`, the n-th deferral so far. */
+static void expect_deferred(ctx_t *ctx, int32_t slot, const char *next,
+                            const char *from, int32_t n)
+{
+        assert_int_equal(ctx->m.next_slot, slot);
+        fmt_eq(ctx->m.next_survey_at, next);
+        fmt_eq(ctx->m.survey_deferred_from, from);
+        assert_int_equal(ctx->m.surveys_deferred, n);
+}
+
 /* Gap 30: slot 1 of the first schedule went out 2024-09-01 10:00 Berlin
  * (08:00Z); a second implementation closes 12 days later: its close survey
  * waits for the end of the gap, 2024-10-01T08:00Z. */
@@ -701,10 +712,8 @@ static void check_close_deferred(ctx_t *ctx)
 {
         fmt_eq(ctx->m.last_survey_at, "2024-09-01T08:00:00Z");
         fmt_eq(ctx->m.close_at, "2024-09-13T08:00:00Z");
-        assert_int_equal(ctx->m.next_slot, 0);
-        fmt_eq(ctx->m.next_survey_at, "2024-10-01T08:00:00Z");
-        fmt_eq(ctx->m.survey_deferred_from, "2024-09-13T08:00:00Z");
-        assert_int_equal(ctx->m.surveys_deferred, 1);
+        expect_deferred(ctx, 0, "2024-10-01T08:00:00Z", "2024-09-13T08:00:00Z",
+                        1);
         assert_int_equal(ctx->m.surveys_sent, 2);
         assert_int_equal(pd_engine_next_timer(&ctx->eng, &ctx->m),
                          utc("2024-10-01T08:00:00Z"));
@@ -737,10 +746,8 @@ static void check_close_not_deferred(ctx_t *ctx)
  * (2024-09-01T08:00Z) waits until 2024-09-17T10:00Z. */
 static void check_slot1_deferred(ctx_t *ctx)
 {
-        assert_int_equal(ctx->m.next_slot, 1);
-        fmt_eq(ctx->m.next_survey_at, "2024-09-17T10:00:00Z");
-        fmt_eq(ctx->m.survey_deferred_from, "2024-09-01T08:00:00Z");
-        assert_int_equal(ctx->m.surveys_deferred, 1);
+        expect_deferred(ctx, 1, "2024-09-17T10:00:00Z", "2024-09-01T08:00:00Z",
+                        1);
 }
 
 static void check_slot1_sent_late(ctx_t *ctx)
@@ -758,10 +765,8 @@ static void check_slot1_sent_late(ctx_t *ctx)
  * (2024-09-17 + 200 days). */
 static void check_slot2_deferred(ctx_t *ctx)
 {
-        assert_int_equal(ctx->m.next_slot, 2);
-        fmt_eq(ctx->m.next_survey_at, "2025-04-05T10:00:00Z");
-        fmt_eq(ctx->m.survey_deferred_from, "2025-03-01T09:00:00Z");
-        assert_int_equal(ctx->m.surveys_deferred, 2);
+        expect_deferred(ctx, 2, "2025-04-05T10:00:00Z", "2025-03-01T09:00:00Z",
+                        2);
 }
 
 /* Down past slot 3 (2025-09-01T08:00Z) with slot 2 still deferred: one

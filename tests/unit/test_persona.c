@@ -1085,22 +1085,29 @@ static const struct {
     {"", PD_AXIS__CNT},
 };
 
-static void test_real_churn(void **state)
+/* Opens PD_DATA_DIR/rel, or skips the test when it is not readable. */
+static pd_csv_t *open_data_csv(const char *rel)
 {
-        fixture_t *fx = *state;
         const char *dir = getenv("PD_DATA_DIR");
         char path[4096], errstr[512];
         pd_csv_t *csv = NULL;
-        pd_csv_record_t rec;
-        size_t rows = 0, signals = 0;
-        snprintf(path, sizeof(path),
-                 "%s/ravenstack-saas/ravenstack_churn_events.csv",
-                 dir ? dir : "");
+        snprintf(path, sizeof(path), "%s/%s", dir ? dir : "", rel);
         if (!dir || access(path, R_OK) ||
             pd_csv_open(path, &csv, errstr, sizeof(errstr))) {
                 fprintf(stderr, "skipped: %s not readable\n", path);
                 skip();
         }
+        return csv;
+}
+
+static void test_real_churn(void **state)
+{
+        fixture_t *fx = *state;
+        char errstr[512];
+        pd_csv_t *csv =
+            open_data_csv("ravenstack-saas/ravenstack_churn_events.csv");
+        pd_csv_record_t rec;
+        size_t rows = 0, signals = 0;
         /* churn_event_id,account_id,churn_date,reason_code,...,feedback_text */
         while (pd_csv_next(csv, &rec, errstr, sizeof(errstr)) == PD_OK) {
                 if (rec.line == 1 || rec.n < 9)
@@ -1144,20 +1151,12 @@ static void test_real_churn(void **state)
 static void test_real_tickets(void **state)
 {
         fixture_t *fx = *state;
-        const char *dir = getenv("PD_DATA_DIR");
-        char path[4096], errstr[512];
-        pd_csv_t *csv = NULL;
+        char errstr[512];
+        pd_csv_t *csv =
+            open_data_csv("it-tickets-bueck/"
+                          "aa_dataset-tickets-multi-lang-5-2-50-version.csv");
         pd_csv_record_t rec;
         size_t rows = 0, scored = 0, agree = 0;
-        snprintf(path, sizeof(path),
-                 "%s/it-tickets-bueck/"
-                 "aa_dataset-tickets-multi-lang-5-2-50-version.csv",
-                 dir ? dir : "");
-        if (!dir || access(path, R_OK) ||
-            pd_csv_open(path, &csv, errstr, sizeof(errstr))) {
-                fprintf(stderr, "skipped: %s not readable\n", path);
-                skip();
-        }
         /* subject,body,answer,type,queue,priority,language,... */
         while (pd_csv_next(csv, &rec, errstr, sizeof(errstr)) == PD_OK) {
                 if (rec.line == 1 || rec.n < 7)
