@@ -960,10 +960,25 @@ static void compare_ids(const it_check_t *c, const char *const *ref_ids,
                 int cmp = i == c->n_ids    ? 1
                           : j == n_ref_ids ? -1
                                            : strcmp(c->ids[i], ref_ids[j]);
-                if (cmp < 0 && v->unexpected++ < 10)
+                if (cmp < 0 && v->unexpected++ < 10) {
                         fprintf(stderr,
                                 "check: output id %s not in the reference\n",
                                 c->ids[i]);
+                        /* Where it came from: on the mock a transaction
+                         * that never committed stays visible. */
+                        for (size_t k = 0; k < c->n_copies; k++)
+                                if (!strcmp(c->copies[k].id, c->ids[i]))
+                                        fprintf(stderr,
+                                                "check:   copy %s/%d@%lld "
+                                                "txn=%s %s\n",
+                                                c->copies[k].topic,
+                                                c->copies[k].partition,
+                                                (long long)c->copies[k].offset,
+                                                c->copies[k].txn,
+                                                committed(c, c->copies[k].txn)
+                                                    ? "committed"
+                                                    : "uncommitted");
+                }
                 if (cmp > 0 && v->missing++ < 10)
                         fprintf(stderr, "check: output id %s missing\n",
                                 ref_ids[j]);
