@@ -56,36 +56,52 @@ int main(int argc, char **argv)
                 if (!pd_codec_event_encode(codec, &res.events[i], &buf))
                         write_seed(argv[1], n++, PD_SCHEMA_LIFECYCLE, &buf);
         /* One of each output schema, so the fuzzer starts inside them. */
-        pd_marker_t m = {.customer_id = "c-1", .model_version = 1,
-                         .axis = {1, 2, 3, 4}, .dominant = PD_AXIS_CONSULTING,
-                         .n_evidence = 1, .next_slot = 1, .n_event_ids = 1};
-        m.evidence[0]  = (pd_evidence_t){"sector:software", PD_AXIS_TECHNICAL,
+        pd_marker_t m = {.customer_id = "c-1",
+                         .model_version = 1,
+                         .axis = {1, 2, 3, 4},
+                         .dominant = PD_AXIS_CONSULTING,
+                         .n_evidence = 1,
+                         .next_slot = 1,
+                         .n_event_ids = 1};
+        m.evidence[0] = (pd_evidence_t){"sector:software", PD_AXIS_TECHNICAL,
                                         1.5, "e-1", 1000};
         m.event_ids[0] = "e-1";
         m.plan_id = m.plan_template = m.project_manager = "p";
-        m.n_milestones  = 1;
+        m.n_milestones = 1;
         m.milestones[0] = (pd_milestone_t){"kickoff", "project_manager", 5, 0};
-        m.n_surveys     = 1;
-        m.surveys[0]    = (pd_survey_result_t){"s-1", PD_SURVEY_NPS, 9, 7};
+        m.n_surveys = 1;
+        m.surveys[0] = (pd_survey_result_t){
+            .survey_id = "s-1", .kind = PD_SURVEY_NPS, .score = 9, .at = 7};
         if (!pd_codec_marker_encode(codec, &m, &buf))
                 write_seed(argv[1], n++, PD_SCHEMA_MARKER, &buf);
-        pd_kv_t kv       = {"queue", "technical-l2"};
-        pd_action_t a    = {.action_id = "a", .customer_id = "c-1",
-                            .kind = PD_ACT_ROUTE_TICKET, .params = {&kv, 1},
-                            .reason = "r", .caused_by = "e-1"};
+        pd_kv_t kv = {"queue", "technical-l2"};
+        pd_action_t a = {.action_id = "a",
+                         .customer_id = "c-1",
+                         .kind = PD_ACT_ROUTE_TICKET,
+                         .params = {&kv, 1},
+                         .reason = "r",
+                         .caused_by = "e-1"};
         if (!pd_codec_action_encode(codec, &a, &buf))
                 write_seed(argv[1], n++, PD_SCHEMA_ACTION, &buf);
         pd_team_member_t tm = {"project_manager", "Ana"};
-        pd_plan_t plan = {.plan_id = "p", .customer_id = "c-1",
-                          .template_id = "t", .project_manager = "Ana",
-                          .team = &tm, .n_team = 1,
-                          .milestones = &m.milestones[0], .n_milestones = 1,
-                          .reason = "r", .caused_by = "e-1"};
+        pd_plan_t plan = {.plan_id = "p",
+                          .customer_id = "c-1",
+                          .template_id = "t",
+                          .project_manager = "Ana",
+                          .team = &tm,
+                          .n_team = 1,
+                          .milestones = &m.milestones[0],
+                          .n_milestones = 1,
+                          .reason = "r",
+                          .caused_by = "e-1"};
         if (!pd_codec_plan_encode(codec, &plan, &buf))
                 write_seed(argv[1], n++, PD_SCHEMA_PLAN, &buf);
         pd_pm_load_t load = {"Ana", 3};
-        pd_pstate_t ps    = {.partition = 1, .stream_time = 5, .loads = &load,
-                             .n_loads = 1, .input_offset = 9};
+        pd_pstate_t ps = {.partition = 1,
+                          .stream_time = 5,
+                          .loads = &load,
+                          .n_loads = 1,
+                          .input_offset = 9};
         if (!pd_codec_pstate_encode(codec, &ps, &buf))
                 write_seed(argv[1], n++, PD_SCHEMA_PSTATE, &buf);
         for (size_t i = 0; i < sizeof(csv_seeds) / sizeof(csv_seeds[0]); i++) {
