@@ -720,6 +720,9 @@ static pd_err_t rewind_consumer(pd_session_t *s, char *errstr,
                         parts->elems[i].offset = o;
                 else if (parts->elems[i].offset < 0)
                         parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+                pd_log_info("kafka", "partition=%d rewound_to=%lld",
+                            (int)parts->elems[i].partition,
+                            (long long)parts->elems[i].offset);
         }
         if (!err && parts->cnt > 0) {
                 rd_kafka_error_t *error =
@@ -828,24 +831,6 @@ pd_err_t pd_session_commit(pd_session_t *s, char *errstr, size_t errstr_size)
         pd_log_warn("kafka", "commit failed, aborting error=\"%s\"", errstr);
         pd_err_t aerr = pd_session_abort(s, why, sizeof(why));
         return aerr == PD_ERR_FATAL ? aerr : PD_ERR_ABORT;
-}
-
-pd_err_t pd_session_seek(pd_session_t *s, int32_t partition, int64_t offset)
-{
-        rd_kafka_topic_partition_list_t *parts =
-            rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(parts, s->conf->topic_input,
-                                          partition)
-            ->offset = offset;
-        rd_kafka_error_t *error =
-            rd_kafka_seek_partitions(s->consumer, parts, TXN_TIMEOUT_MS);
-        rd_kafka_topic_partition_list_destroy(parts);
-        if (!error)
-                return PD_OK;
-        pd_log_warn("kafka", "seek partition=%d offset=%lld error=\"%s\"",
-                    partition, (long long)offset, rd_kafka_error_string(error));
-        rd_kafka_error_destroy(error);
-        return PD_ERR_KAFKA;
 }
 
 int64_t pd_session_written_offset(const pd_session_t *s, const char *topic,

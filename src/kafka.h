@@ -129,11 +129,6 @@ pd_err_t pd_session_commit(pd_session_t *session, char *errstr,
 /* Aborts the open transaction (if any) and rewinds the consumer. */
 pd_err_t pd_session_abort(pd_session_t *session, char *errstr,
                           size_t errstr_size);
-/* Moves the consumer of input partition p to offset (after an abort: the
- * offset the store's partition state reflects, where the mock cluster
- * keeps no committed offsets). */
-pd_err_t pd_session_seek(pd_session_t *session, int32_t partition,
-                         int64_t offset);
 /* After a commit: the next offset following the last record this
  * transaction wrote to topic/partition, or -1 if it wrote none. */
 int64_t pd_session_written_offset(const pd_session_t *session,

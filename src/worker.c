@@ -804,23 +804,11 @@ static pd_err_t grow_store(pd_worker_t *w)
                    : PD_OK;
 }
 
-static int64_t state_offset(pd_worker_t *w, int32_t p);
-
-/* After an abort: every assigned partition resumes where its stored state
- * ends (the committed offsets on a real broker; the mock cluster keeps
- * none, and a rewind to the beginning would replay erased customers'
- * events past the de-duplication window). */
-static void rewind_to_state(pd_worker_t *w)
-{
-        for (int32_t p = 0; p < w->partitions; p++) {
-                int64_t off = w->assigned[p] ? state_offset(w, p) : -1;
-                if (off >= 0 && !pd_session_seek(w->session, p, off))
-                        pd_log_info("worker", "partition=%d rewound_to=%lld", p,
-                                    (long long)off);
-        }
-}
-
-/* Aborts everything of the batch; the consumer is rewound. */
+/* Aborts everything of the batch; the session rewinds the consumer to
+ * where each partition's committed state ends (resume_offset: the
+ * committed offsets on a real broker; the mock cluster keeps none, and a
+ * rewind to the beginning would replay erased customers' events past the
+ * de-duplication window). */
 static pd_err_t batch_abort(pd_worker_t *w, const char *why)
 {
         char aerr[256];
@@ -833,15 +821,6 @@ static pd_err_t batch_abort(pd_worker_t *w, const char *why)
         if (err == PD_ERR_FATAL)
                 snprintf(w->errstr, sizeof(w->errstr), "%s", aerr);
         return err == PD_ERR_FATAL ? err : PD_OK;
-}
-
-/* batch_abort, then the consumer resumes where the stored state ends. */
-static pd_err_t abort_and_rewind(pd_worker_t *w, const char *why)
-{
-        pd_err_t err = batch_abort(w, why);
-        if (!err)
-                rewind_to_state(w);
-        return err;
 }
 
 static pd_err_t batch_commit(pd_worker_t *w)
@@ -857,7 +836,7 @@ static pd_err_t batch_commit(pd_worker_t *w)
         save_pstates(w, false);
         if (w->failed == PD_ERR_STORE_FULL) {
                 /* No offset commits for what was not stored. */
-                pd_err_t err = abort_and_rewind(w, "store map full");
+                pd_err_t err = batch_abort(w, "store map full");
                 return err ? err : grow_store(w);
         }
         if (!w->failed)
@@ -871,7 +850,7 @@ static pd_err_t batch_commit(pd_worker_t *w)
         if (w->failed) {
                 pd_err_class_t cls = pd_err_class(w->failed);
                 if (cls == PD_ERR_CLASS_RETRIABLE)
-                        return abort_and_rewind(w, w->errstr);
+                        return batch_abort(w, w->errstr);
                 pd_session_abort(w->session, why, sizeof(why));
                 batch_reset(w);
                 return PD_ERR_FATAL;
@@ -879,8 +858,8 @@ static pd_err_t batch_commit(pd_worker_t *w)
         pd_err_t err = pd_session_commit(w->session, why, sizeof(why));
         if (err == PD_ERR_ABORT || err == PD_ERR_KAFKA) {
                 pd_log_warn("worker", "commit_aborted=true reason=\"%s\"", why);
+                /* the session aborted and rewound the consumer */
                 batch_reset(w);
-                rewind_to_state(w);
                 w->metrics.aborts++;
                 return PD_OK;
         }
