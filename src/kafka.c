@@ -873,6 +873,7 @@ static rd_kafka_t *restore_consumer_new(pd_session_t *s, char *errstr,
 typedef struct read_s {
         const char *const *topics;
         size_t n_topics;
+        size_t topic_base; /* index of topics[0] in the caller's layout */
         const int32_t *parts;
         size_t n_parts;
         int64_t *next;
@@ -891,6 +892,21 @@ static long read_idx(const read_t *r, const char *topic, int32_t partition)
                                 if (r->parts[i] == partition)
                                         return (long)(t * r->n_parts + i);
         return -1;
+}
+
+/* The record's pd.txn header as a string in buf, or NULL. */
+static const char *txn_of(rd_kafka_message_t *rkm, char *buf, size_t size)
+{
+        rd_kafka_headers_t *hdrs;
+        const void *v;
+        size_t len;
+        if (rd_kafka_message_headers(rkm, &hdrs) ||
+            rd_kafka_header_get_last(hdrs, "pd.txn", &v, &len) || !v ||
+            len >= size)
+                return NULL;
+        memcpy(buf, v, len);
+        buf[len] = '\0';
+        return buf;
 }
 
 /* Consumes every assigned partition to its EOF. */
@@ -945,10 +961,12 @@ static pd_err_t read_to_eof(rd_kafka_t *rk, read_t *r,
                                  rd_kafka_message_errstr(rkm));
                         err = PD_ERR_KAFKA;
                 } else if (x >= 0) {
+                        char txn[128];
                         r->records++;
-                        err = cb(opaque, (size_t)x / r->n_parts,
+                        err = cb(opaque, r->topic_base + (size_t)x / r->n_parts,
                                  rkm->partition, rkm->key, rkm->key_len,
-                                 rkm->payload, rkm->len, rkm->offset);
+                                 rkm->payload, rkm->len, rkm->offset,
+                                 txn_of(rkm, txn, sizeof(txn)));
                         r->next[x] = rkm->offset + 1;
                 }
                 rd_kafka_message_destroy(rkm);
@@ -964,19 +982,23 @@ pd_err_t pd_session_read_partitions(pd_session_t *s,
                                     int64_t *next_offsets, char *errstr,
                                     size_t errstr_size)
 {
-        size_t total = n_topics * n_parts;
-        read_t r = {topics, n_topics, parts, n_parts, next_offsets,
-                    calloc(total ? total : 1, sizeof(bool)), 0, s->stop, 0};
+        read_t r = {.n_topics = 1,
+                    .parts = parts,
+                    .n_parts = n_parts,
+                    .done = calloc(n_parts ? n_parts : 1, sizeof(bool)),
+                    .stop = s->stop};
         rd_kafka_t *rk = r.done ? restore_consumer_new(s, errstr, errstr_size)
                                 : NULL;
-        pd_err_t err   = PD_OK;
+        pd_err_t err = PD_OK;
         if (!rk) {
                 free(r.done);
                 return PD_ERR_CONFIG;
         }
-        rd_kafka_topic_partition_list_t *list =
-            rd_kafka_topic_partition_list_new((int)total);
-        for (size_t t = 0; t < n_topics; t++)
+        /* One topic after the other: a caller may need everything of the
+         * first before it can judge a record of the second. */
+        for (size_t t = 0; !err && t < n_topics; t++) {
+                rd_kafka_topic_partition_list_t *list =
+                    rd_kafka_topic_partition_list_new((int)n_parts + 1);
                 for (size_t i = 0; i < n_parts; i++) {
                         int64_t o = offsets[t * n_parts + i];
                         rd_kafka_topic_partition_list_add(list, topics[t],
@@ -984,14 +1006,22 @@ pd_err_t pd_session_read_partitions(pd_session_t *s,
                             ->offset = o >= 0 ? o : RD_KAFKA_OFFSET_BEGINNING;
                         next_offsets[t * n_parts + i] = o >= 0 ? o : 0;
                 }
-        rd_kafka_resp_err_t kerr = rd_kafka_assign(rk, list);
-        rd_kafka_topic_partition_list_destroy(list);
-        if (kerr) {
-                snprintf(errstr, errstr_size, "restore assign: %s",
-                         rd_kafka_err2str(kerr));
-                err = PD_ERR_KAFKA;
-        } else if (total) {
-                err = read_to_eof(rk, &r, cb, opaque, errstr, errstr_size);
+                rd_kafka_resp_err_t kerr = rd_kafka_assign(rk, list);
+                rd_kafka_topic_partition_list_destroy(list);
+                if (kerr) {
+                        snprintf(errstr, errstr_size, "restore assign: %s",
+                                 rd_kafka_err2str(kerr));
+                        err = PD_ERR_KAFKA;
+                        break;
+                }
+                r.topics = &topics[t];
+                r.topic_base = t;
+                r.next = &next_offsets[t * n_parts];
+                memset(r.done, 0, (n_parts ? n_parts : 1) * sizeof(bool));
+                r.n_done = 0;
+                if (n_parts)
+                        err = read_to_eof(rk, &r, cb, opaque, errstr,
+                                          errstr_size);
         }
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);

@@ -952,9 +952,64 @@ static void show_marker_diff(pd_codec_t *codec, pd_arena_t *arena,
         }
 }
 
+/* One output action as a line: kind, due, cause, params. */
+static void show_action(const char *tag, const pd_action_t *a,
+                        const char *where)
+{
+        fprintf(stderr, "check:   %s %s %s due=%lld created=%lld cause=%s%s",
+                tag, a->action_id, pd_action_kind_name(a->kind),
+                (long long)a->due_at, (long long)a->created_at,
+                a->caused_by ? a->caused_by : "-", where ? where : "");
+        for (size_t i = 0; i < a->params.n; i++)
+                if (strcmp(a->params.v[i].key, "margin"))
+                        fprintf(stderr, " %s=%s", a->params.v[i].key,
+                                a->params.v[i].value);
+        fputc('\n', stderr);
+}
+
+/* An output id the reference lacks: what it is, and every action of its
+ * customer in both runs (the run's with their transactions), in order. */
+static void explain_unexpected(const it_check_t *c, const it_outputs_t *ref,
+                               const it_outputs_t *out, const char *id)
+{
+        char where[256];
+        const char *customer = NULL;
+        for (size_t i = 0; i < out->n_plans && !customer; i++)
+                if (!strcmp(out->plans[i].plan_id, id)) {
+                        customer = out->plans[i].customer_id;
+                        fprintf(stderr,
+                                "check:   plan of %s caused by %s template "
+                                "%s pm %s\n",
+                                customer, out->plans[i].caused_by,
+                                out->plans[i].template_id,
+                                out->plans[i].project_manager);
+                }
+        for (size_t i = 0; i < out->n_actions && !customer; i++)
+                if (!strcmp(out->actions[i].action_id, id))
+                        customer = out->actions[i].customer_id;
+        if (!customer)
+                return;
+        for (size_t i = 0; ref && i < ref->n_actions; i++)
+                if (!strcmp(ref->actions[i].customer_id, customer))
+                        show_action("ref", &ref->actions[i], NULL);
+        for (size_t i = 0; i < out->n_actions; i++) {
+                const it_record_t *rec = &out->actions_raw.v[i];
+                const char *txn = pd_kvs_get(&rec->headers, "pd.txn");
+                if (strcmp(out->actions[i].customer_id, customer))
+                        continue;
+                snprintf(where, sizeof(where), " @%d/%lld txn=%s %s",
+                         rec->partition, (long long)rec->offset,
+                         txn ? txn : "-",
+                         txn && committed(c, txn) ? "committed"
+                                                  : "uncommitted");
+                show_action("run", &out->actions[i], where);
+        }
+}
+
 /* Distinct ids of the run against the reference's. */
 static void compare_ids(const it_check_t *c, const char *const *ref_ids,
-                        size_t n_ref_ids, it_verdict_t *v)
+                        size_t n_ref_ids, const it_outputs_t *ref,
+                        const it_outputs_t *out, it_verdict_t *v)
 {
         for (size_t i = 0, j = 0; i < c->n_ids || j < n_ref_ids;) {
                 int cmp = i == c->n_ids    ? 1
@@ -978,6 +1033,8 @@ static void compare_ids(const it_check_t *c, const char *const *ref_ids,
                                                 committed(c, c->copies[k].txn)
                                                     ? "committed"
                                                     : "uncommitted");
+                        if (v->unexpected <= 3)
+                                explain_unexpected(c, ref, out, c->ids[i]);
                 }
                 if (cmp > 0 && v->missing++ < 10)
                         fprintf(stderr, "check: output id %s missing\n",
@@ -1064,7 +1121,7 @@ int it_compare(pd_codec_t *codec, const it_outputs_t *ref,
                 free(torn);
                 return -1;
         }
-        compare_ids(&c, ref_ids, n_ref_ids, v);
+        compare_ids(&c, ref_ids, n_ref_ids, ref, out, v);
         if (torn_partitions(&c, out, torn, partitions, v))
                 rc = -1;
         if (!lenient && v->torn_records) {
