@@ -472,7 +472,7 @@ static int check(run_t *r, bool lenient)
                 return -1;
         int rc = it_compare(codec, &ref.out, ref.ids, ref.n_ids, &out,
                             (const char *const *)r->logs, r->n_logs, lenient,
-                            o.partitions, &arena, &v);
+                            &arena, &v);
         printf("pd-chaos: %s: inputs=%lld incarnations=%zu kills=%d "
                "partitions_moved=%d rebalances=%zu lost_assignments=%zu "
                "aborted_batches=%zu commit_retries=%zu\n",

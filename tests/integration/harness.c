@@ -906,32 +906,6 @@ static void describe_marker(pd_codec_t *codec, pd_arena_t *arena,
 #undef OUT
 }
 
-/* True when the markers want and got are equal but for the project
- * manager (both decode; compared re-encoded without it). */
-static bool equal_but_pm(pd_codec_t *codec, pd_arena_t *arena,
-                         const it_record_t *want, const it_record_t *got)
-{
-        char why[256];
-        pd_marker_t a, b;
-        pd_buf_t ba, bb;
-        bool eq = false;
-        if (!want->value || !got->value ||
-            pd_codec_marker_decode(codec, want->value, want->len, arena, &a,
-                                   why, sizeof(why)) ||
-            pd_codec_marker_decode(codec, got->value, got->len, arena, &b, why,
-                                   sizeof(why)))
-                return false;
-        a.project_manager = b.project_manager = "-";
-        pd_buf_init(&ba);
-        pd_buf_init(&bb);
-        if (!pd_codec_marker_encode(codec, &a, &ba) &&
-            !pd_codec_marker_encode(codec, &b, &bb))
-                eq = ba.len == bb.len && !memcmp(ba.data, bb.data, ba.len);
-        pd_buf_term(&ba);
-        pd_buf_term(&bb);
-        return eq;
-}
-
 /* Prints the fields in which the final marker got differs from want. */
 static void show_marker_diff(pd_codec_t *codec, pd_arena_t *arena,
                              const it_record_t *want, const it_record_t *got)
@@ -1045,16 +1019,13 @@ static void compare_ids(const it_check_t *c, const char *const *ref_ids,
 }
 
 /* Torn transactions: changelog records of a transaction that never
- * committed.  On a real broker they are invisible; on the mock a restore
- * applies them, and where a kill fell between the markers and the
- * partition state (project-manager loads) of a batch, the restored loads
- * are off: a close fired by a timer is visible in the marker but its
- * release is lost (or a sale's load_add, when its event is then skipped as
- * a duplicate).  Later plans on that partition may then get another
- * project manager.  Only that difference is excused, only on such a
- * partition.  Returns -1 when a record lacks pd.txn. */
-static int torn_partitions(const it_check_t *c, const it_outputs_t *out,
-                           bool *torn, int32_t partitions, it_verdict_t *v)
+ * committed.  On a real broker they are invisible; the mock shows them,
+ * and a restore skips those of transactions that did not write their
+ * partition's state (worker.c restore()).  Counted for the report; the
+ * final markers must equal the reference's all the same.  Returns -1 when
+ * a record lacks pd.txn. */
+static int torn_records(const it_check_t *c, const it_outputs_t *out,
+                        it_verdict_t *v)
 {
         for (size_t i = 0; i < out->persona.n; i++) {
                 const it_record_t *rec = &out->persona.v[i];
@@ -1066,18 +1037,15 @@ static int torn_partitions(const it_check_t *c, const it_outputs_t *out,
                                 rec->partition, (long long)rec->offset);
                         return -1;
                 }
-                if (!committed(c, txn) && rec->partition >= 0 &&
-                    rec->partition < partitions) {
-                        torn[rec->partition] = true;
+                if (!committed(c, txn))
                         v->torn_records++;
-                }
         }
         return 0;
 }
 
 static void compare_markers(pd_codec_t *codec, pd_arena_t *arena,
                             const it_outputs_t *ref, const it_outputs_t *out,
-                            const bool *torn, it_verdict_t *v)
+                            it_verdict_t *v)
 {
         for (size_t i = 0; i < ref->n_latest; i++) {
                 const it_record_t *want = ref->latest[i];
@@ -1086,13 +1054,6 @@ static void compare_markers(pd_codec_t *codec, pd_arena_t *arena,
                     got->len == want->len &&
                     (!want->len || !memcmp(got->value, want->value, want->len)))
                         continue;
-                if (got && got->partition == want->partition &&
-                    torn[want->partition] &&
-                    equal_but_pm(codec, arena, want, got)) {
-                        if (v->markers_pm_only++ < 3)
-                                show_marker_diff(codec, arena, want, got);
-                        continue;
-                }
                 if (v->markers_differ++ < 5)
                         show_marker_diff(codec, arena, want, got);
         }
@@ -1101,13 +1062,11 @@ static void compare_markers(pd_codec_t *codec, pd_arena_t *arena,
 int it_compare(pd_codec_t *codec, const it_outputs_t *ref,
                const char *const *ref_ids, size_t n_ref_ids,
                const it_outputs_t *out, const char *const *logs, size_t n_logs,
-               bool lenient, int32_t partitions, pd_arena_t *arena,
-               it_verdict_t *v)
+               bool lenient, pd_arena_t *arena, it_verdict_t *v)
 {
         it_check_t c;
         memset(v, 0, sizeof(*v));
         int rc = it_check_copies(logs, n_logs, out, lenient, arena, &c);
-        bool *torn = calloc((size_t)partitions + 1, sizeof(bool));
         v->records = c.n_copies;
         v->distinct_ids = c.n_ids;
         v->duplicates = c.extra_copies;
@@ -1117,12 +1076,10 @@ int it_compare(pd_codec_t *codec, const it_outputs_t *ref,
         v->markers = out->n_latest;
         v->ref_markers = ref->n_latest;
         v->changelog_records = out->persona.n;
-        if (!c.n_txns || !torn) {
-                free(torn);
+        if (!c.n_txns)
                 return -1;
-        }
         compare_ids(&c, ref_ids, n_ref_ids, ref, out, v);
-        if (torn_partitions(&c, out, torn, partitions, v))
+        if (torn_records(&c, out, v))
                 rc = -1;
         if (!lenient && v->torn_records) {
                 fprintf(stderr,
@@ -1131,8 +1088,7 @@ int it_compare(pd_codec_t *codec, const it_outputs_t *ref,
                         v->torn_records);
                 rc = -1;
         }
-        compare_markers(codec, arena, ref, out, torn, v);
-        free(torn);
+        compare_markers(codec, arena, ref, out, v);
         if (v->missing || v->unexpected || v->markers_differ ||
             v->markers != v->ref_markers)
                 rc = -1;
@@ -1146,12 +1102,11 @@ void it_verdict_print(FILE *fp, const char *tag, const it_verdict_t *v)
                 "duplicates=%zu (excused: copies of transactions that never "
                 "committed, visible on the mock) committed_duplicates=%zu "
                 "single_uncommitted=%zu committed_txns=%zu markers=%zu/%zu "
-                "markers_differing=%zu markers_differing_only_in_pm=%zu "
-                "(excused: torn partitions) changelog_records=%zu "
+                "markers_differing=%zu changelog_records=%zu "
                 "torn_changelog_records=%zu\n",
                 tag, v->records, v->distinct_ids, v->missing, v->unexpected,
                 v->duplicates, v->bad_ids, v->uncommitted_single,
                 v->committed_txns, v->markers, v->ref_markers,
-                v->markers_differ, v->markers_pm_only, v->changelog_records,
+                v->markers_differ, v->changelog_records,
                 v->torn_records);
 }

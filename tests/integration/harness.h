@@ -239,7 +239,7 @@ typedef struct it_verdict_s {
         size_t bad_ids;    /* ids with more than one committed copy, or
                               any repeat when strict */
         size_t uncommitted_single, committed_txns;
-        size_t markers, ref_markers, markers_differ, markers_pm_only;
+        size_t markers, ref_markers, markers_differ;
         size_t changelog_records, torn_records;
 } it_verdict_t;
 
@@ -255,8 +255,7 @@ int it_check_copies(const char *const *logs, size_t n_logs,
 int it_compare(pd_codec_t *codec, const it_outputs_t *ref,
                const char *const *ref_ids, size_t n_ref_ids,
                const it_outputs_t *out, const char *const *logs, size_t n_logs,
-               bool lenient, int32_t partitions, pd_arena_t *arena,
-               it_verdict_t *v);
+               bool lenient, pd_arena_t *arena, it_verdict_t *v);
 /* One line with every figure of v. */
 void it_verdict_print(FILE *fp, const char *tag, const it_verdict_t *v);
 
