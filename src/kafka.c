@@ -966,8 +966,7 @@ static pd_err_t read_to_eof(rd_kafka_t *rk, read_t *r,
                         err = cb(opaque, r->topic_base + (size_t)x / r->n_parts,
                                  rkm->partition, rkm->key, rkm->key_len,
                                  rkm->payload, rkm->len, rkm->offset,
-                                 txn_of(rkm, txn, sizeof(txn)),
-                                 rd_kafka_message_timestamp(rkm, NULL));
+                                 txn_of(rkm, txn, sizeof(txn)));
                         r->next[x] = rkm->offset + 1;
                 }
                 rd_kafka_message_destroy(rkm);

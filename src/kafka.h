@@ -138,8 +138,7 @@ int64_t pd_session_written_offset(const pd_session_t *session,
  * for topics[t], parts[i]; -1 = beginning) to their current end
  * (read_committed) with one separate, group-less consumer, one topic after
  * the other in the given order, calling cb for every record (value NULL
- * for a tombstone; txn the record's pd.txn header, NULL without one;
- * timestamp its timestamp in ms, -1 unknown).
+ * for a tombstone; txn the record's pd.txn header, NULL without one).
  * Fills next_offsets (same layout) with the offset after the last record
  * read.  PD_ERR_STOPPED when the stop flag (pd_session_set_stop) was
  * raised before the end.  Logs progress every 5 s. */
@@ -147,7 +146,7 @@ typedef pd_err_t(pd_session_read_cb_t)(void *opaque, size_t topic_idx,
                                        int32_t partition, const void *key,
                                        size_t key_len, const void *value,
                                        size_t len, int64_t offset,
-                                       const char *txn, int64_t timestamp);
+                                       const char *txn);
 pd_err_t pd_session_read_partitions(pd_session_t *session,
                                     const char *const *topics,
                                     size_t n_topics, const int32_t *parts,

@@ -922,9 +922,6 @@ typedef struct restore_ctx_s {
         const char **done;
         size_t n_done, cap_done;
         bool sorted;
-        /* [partition] timestamp of the first partition state read, -1
-         * none: compaction may have removed states older than it */
-        int64_t *first_state_ts;
 } restore_ctx_t;
 
 static int cmp_str(const void *a, const void *b)
@@ -985,25 +982,18 @@ static pd_err_t restore_marker(restore_ctx_t *c, int32_t p,
 static pd_err_t restore_record(void *opaque, size_t topic_idx, int32_t p,
                                const void *key, size_t key_len,
                                const void *value, size_t len, int64_t offset,
-                               const char *txn, int64_t timestamp)
+                               const char *txn)
 {
         restore_ctx_t *c = opaque;
         char customer[512];
-        bool known = p >= 0 && p < c->w->partitions;
         c->records++;
         if (topic_idx == 0) {
                 pd_err_t err = txn ? finished_add(c, p, txn) : PD_OK;
-                if (known && c->first_state_ts[p] < 0)
-                        c->first_state_ts[p] = timestamp >= 0 ? timestamp : 0;
                 return err     ? err
                        : value ? pd_store_pstate_put(c->txn, p, value, len)
                                : PD_OK;
         }
-        /* Unfinished: no state of its transaction, and younger than the
-         * first state read (an older transaction's state may be gone to
-         * compaction, which keeps only the latest). */
-        if (txn && known && !finished(c, p, txn) &&
-            (c->first_state_ts[p] < 0 || timestamp >= c->first_state_ts[p])) {
+        if (txn && !finished(c, p, txn)) {
                 c->unfinished++;
                 return PD_OK;
         }
@@ -1027,13 +1017,7 @@ static pd_err_t restore_record(void *opaque, size_t topic_idx, int32_t p,
  * cluster) shows them.  Applied, a tombstone of such a transaction would
  * make the replay of its input re-create an erased customer from the
  * events before the erasure, so they are skipped (records without a
- * pd.txn header, written by other tools, are applied).  Compaction keeps
- * only a partition's latest state, so a marker record older (by record
- * timestamp) than the first state read is applied whatever its
- * transaction: the restore cannot tell it from a finished transaction's
- * whose state was compacted away, and on the embedded broker, which does
- * not compact, such a record is followed by a finished transaction that
- * redid its input. */
+ * pd.txn header, written by other tools, are applied). */
 static pd_err_t restore(pd_worker_t *w, const int32_t *parts, size_t n)
 {
         const char *topics[] = {w->conf->topic_pstate, w->conf->topic_persona};
@@ -1047,12 +1031,6 @@ static pd_err_t restore(pd_worker_t *w, const int32_t *parts, size_t n)
                                     : PD_ERR_NOMEM;
         pd_arena_init(&c.arena);
         pd_arena_init(&c.done_arena);
-        c.first_state_ts =
-            malloc(((size_t)w->partitions + 1) * sizeof(int64_t));
-        if (!c.first_state_ts && !err)
-                err = PD_ERR_NOMEM;
-        for (int32_t p = 0; c.first_state_ts && p < w->partitions; p++)
-                c.first_state_ts[p] = -1;
         for (size_t t = 0; !err && t < 2; t++)
                 for (size_t i = 0; i < n; i++)
                         from[t * n + i] =
@@ -1067,7 +1045,6 @@ static pd_err_t restore(pd_worker_t *w, const int32_t *parts, size_t n)
                                                   next[t * n + i]);
         pd_arena_term(&c.arena);
         pd_arena_term(&c.done_arena);
-        free(c.first_state_ts);
         if (c.txn)
                 err = err ? (pd_store_txn_abort(c.txn), err)
                           : pd_store_txn_commit(c.txn);

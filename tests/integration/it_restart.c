@@ -309,7 +309,7 @@ static void test_kill9_store_lost(void **state)
 /* Produces one record to topic/partition with header pd.txn = txn. */
 static void produce_forged(rd_kafka_t *rk, const char *topic, int32_t p,
                            const char *key, const void *value, size_t len,
-                           const char *txn, int64_t timestamp)
+                           const char *txn)
 {
         rd_kafka_headers_t *h = rd_kafka_headers_new(1);
         rd_kafka_header_add(h, "pd.txn", -1, txn, -1);
@@ -319,7 +319,6 @@ static void produce_forged(rd_kafka_t *rk, const char *topic, int32_t p,
                               RD_KAFKA_V_KEY(key, strlen(key)),
                               RD_KAFKA_V_VALUE((void *)value, len),
                               RD_KAFKA_V_HEADERS(h),
-                              RD_KAFKA_V_TIMESTAMP(timestamp),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_END),
             0);
@@ -354,9 +353,7 @@ static bool store_has(const run_t *r, const char *customer)
  * records whose transaction wrote no partition state on their partition
  * (here a forged tombstone and a forged marker of a customer that never
  * was) and applies those of a transaction that did (a second tombstone,
- * with a partition-state record of the same transaction, and a marker
- * record older than every partition state, as compaction would leave a
- * finished transaction's). */
+ * with a partition-state record of the same transaction). */
 static void test_unfinished_transaction_skipped(void **state)
 {
         run_t r;
@@ -405,20 +402,14 @@ static void test_unfinished_transaction_skipped(void **state)
         assert_non_null(rk);
         /* Unfinished: markers only. */
         produce_forged(rk, "customer.persona", a->partition, a->key, NULL, 0,
-                       "forged-incarnation/1", 0);
+                       "forged-incarnation/1");
         produce_forged(rk, "customer.persona", a->partition, "never-was",
-                       a->value, a->len, "forged-incarnation/1", 0);
+                       a->value, a->len, "forged-incarnation/1");
         /* Finished: its partition state follows its marker. */
         produce_forged(rk, "customer.persona", b->partition, b->key, NULL, 0,
-                       "forged-incarnation/2", 0);
+                       "forged-incarnation/2");
         produce_forged(rk, "persona-dna.partition-state", ps->partition,
-                       ps->key, ps->value, ps->len, "forged-incarnation/2",
-                       0);
-        /* Older than every partition state: as if compaction had removed
-         * its transaction's state, it is applied. */
-        produce_forged(rk, "customer.persona", a->partition, "compacted-away",
-                       a->value, a->len, "forged-incarnation/0",
-                       1000000000000);
+                       ps->key, ps->value, ps->len, "forged-incarnation/2");
         assert_int_equal(rd_kafka_flush(rk, 30000), 0);
         rd_kafka_destroy(rk);
 
@@ -436,7 +427,6 @@ static void test_unfinished_transaction_skipped(void **state)
         assert_true(store_has(&r, a->key));     /* its tombstone skipped */
         assert_false(store_has(&r, "never-was")); /* never applied */
         assert_false(store_has(&r, b->key));    /* finished: erased */
-        assert_true(store_has(&r, "compacted-away"));
         it_records_free(&personas);
         it_records_free(&pstates);
         run_term(&r);
