@@ -42,6 +42,13 @@ static const prop_t props[] = {
      "incarnation."},
     {"static.membership", T_BOOL, OFF(static_membership), "false", 0, 0,
      "Use instance.id as group.instance.id (KIP-345)."},
+    {"restore.skip.unfinished", T_BOOL, OFF(restore_skip_unfinished), "false",
+     0, 0,
+     "For brokers that show records of aborted or unfinished transactions "
+     "to read_committed readers (the embedded broker): a restore skips a "
+     "marker record whose transaction wrote no partition state on its "
+     "partition. Leave off with Kafka, which hides them (and compaction "
+     "removes old partition states)."},
     {"topic.input", T_STR, OFF(topic_input), "customer.lifecycle", 0, 0,
      "Input topic of LifecycleEvent records, keyed by customer id."},
     {"topic.persona", T_STR, OFF(topic_persona), "customer.persona", 0, 0,

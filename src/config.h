@@ -24,6 +24,7 @@ typedef struct pd_config_s {
         char *group_id;
         char *instance_id; /* transactional.id suffix; static membership */
         bool static_membership;
+        bool restore_skip_unfinished;
         char *topic_input;
         char *topic_persona;
         char *topic_plans;

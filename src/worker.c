@@ -993,7 +993,8 @@ static pd_err_t restore_record(void *opaque, size_t topic_idx, int32_t p,
                        : value ? pd_store_pstate_put(c->txn, p, value, len)
                                : PD_OK;
         }
-        if (txn && !finished(c, p, txn)) {
+        if (txn && c->w->conf->restore_skip_unfinished &&
+            !finished(c, p, txn)) {
                 c->unfinished++;
                 return PD_OK;
         }
@@ -1016,8 +1017,11 @@ static pd_err_t restore_record(void *opaque, size_t topic_idx, int32_t p,
  * once the transaction is aborted; the embedded broker (librdkafka's mock
  * cluster) shows them.  Applied, a tombstone of such a transaction would
  * make the replay of its input re-create an erased customer from the
- * events before the erasure, so they are skipped (records without a
- * pd.txn header, written by other tools, are applied). */
+ * events before the erasure, so with restore.skip.unfinished (set for
+ * the embedded broker) they are skipped (records without a pd.txn header,
+ * written by other tools, are applied).  Kafka needs no such rule, and
+ * there it would be wrong: compaction keeps only a partition's latest
+ * state, so a full restore would skip finished transactions. */
 static pd_err_t restore(pd_worker_t *w, const int32_t *parts, size_t n)
 {
         const char *topics[] = {w->conf->topic_pstate, w->conf->topic_persona};

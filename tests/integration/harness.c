@@ -321,6 +321,7 @@ pid_t it_worker_start(const it_worker_t *w)
         OPT("instance.id=%s", w->instance);
         OPT("store.path=%s", w->store);
         OPT("clock=event");
+        OPT("restore.skip.unfinished=true"); /* the embedded broker */
         OPT("batch.max.ms=100");
         OPT("exit.when.idle.ms=%d", w->idle_exit_ms);
         if (w->metrics)
